@@ -1,0 +1,21 @@
+"""Corpus readers: interview transcripts and literature excerpts into Documents.
+
+Formats: plain text and Markdown with ``Speaker:`` turns (.txt .md .markdown), WebVTT
+and SRT captions (.vtt .srt), Word (.docx), tables of excerpts (.csv .tsv .xlsx).
+Every problem with a user's file is a ReaderError naming the file (and line). This
+stage never touches the project store and does not use spaCy.
+"""
+
+from clhs_mechanisms.corpus.attributes import AttributeTable, apply_attributes
+from clhs_mechanisms.corpus.captions import read_captions
+from clhs_mechanisms.corpus.dispatch import SUPPORTED_EXTENSIONS, iter_documents, read_document
+from clhs_mechanisms.corpus.docx import read_docx
+from clhs_mechanisms.corpus.model import Document, Turn
+from clhs_mechanisms.corpus.tables import read_table
+from clhs_mechanisms.corpus.text import decode_bytes
+from clhs_mechanisms.corpus.transcript import read_transcript
+
+__all__ = [
+    "SUPPORTED_EXTENSIONS", "AttributeTable", "Document", "Turn", "apply_attributes", "decode_bytes",
+    "iter_documents", "read_captions", "read_document", "read_docx", "read_table", "read_transcript",
+]

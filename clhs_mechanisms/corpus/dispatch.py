@@ -1,0 +1,95 @@
+"""Pick the reader by file extension, and walk files and folders one document at a time."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from clhs_mechanisms.corpus.attributes import AttributeTable, apply_attributes
+from clhs_mechanisms.corpus.captions import read_captions
+from clhs_mechanisms.corpus.docx import read_docx
+from clhs_mechanisms.corpus.model import Document
+from clhs_mechanisms.corpus.tables import read_table
+from clhs_mechanisms.corpus.text import require_file
+from clhs_mechanisms.corpus.transcript import read_transcript
+from clhs_mechanisms.errors import ReaderError
+
+_READERS: dict[str, Callable[..., Document]] = {
+    ".txt": read_transcript,
+    ".md": read_transcript,
+    ".markdown": read_transcript,
+    ".vtt": read_captions,
+    ".srt": read_captions,
+    ".docx": read_docx,
+    ".csv": read_table,
+    ".tsv": read_table,
+    ".xlsx": read_table,
+}
+SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(sorted(_READERS))
+SIDECAR_NAME = "attributes.csv"
+
+PathArg = str | os.PathLike[str]
+
+
+def read_document(path: PathArg, *, kind: str | None = None, text_column: str = "text") -> Document:
+    """Read one file with the reader for its extension.
+
+    ``kind`` defaults to "literature" for tables and "interview" for everything else;
+    ``text_column`` names the excerpt column of a table.
+    """
+    path = Path(path)
+    require_file(path)
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise ReaderError(f"unsupported file type '{path.suffix}' (supported: {', '.join(SUPPORTED_EXTENSIONS)})", where=str(path))
+    options: dict[str, str] = {"kind": kind} if kind else {}
+    if reader is read_table:
+        options["text_column"] = text_column
+    return reader(path, **options)
+
+
+def _hidden(path: Path) -> bool:
+    return path.name.startswith((".", "~$"))  # dot files, Office lock files
+
+
+def _walk(directory: Path, sidecar: AttributeTable | None, explicit: bool) -> Iterator[tuple[Path, AttributeTable | None]]:
+    """Supported files under ``directory`` in sorted order, each with the sidecar that applies.
+
+    A folder's ``attributes.csv`` is its sidecar (and its subfolders', unless they have
+    their own), except when a table was given explicitly; it is never read as a document.
+    """
+    local = directory / SIDECAR_NAME
+    if not explicit and local.is_file():
+        sidecar = AttributeTable.from_csv(local)
+    for entry in sorted(directory.iterdir()):
+        if _hidden(entry) or entry.name == SIDECAR_NAME:
+            continue
+        if entry.is_dir():
+            yield from _walk(entry, sidecar, explicit)
+        elif entry.suffix.lower() in _READERS:
+            yield entry, sidecar
+
+
+def iter_documents(
+    paths: PathArg | Iterable[PathArg],
+    *,
+    kind: str | None = None,
+    attributes: AttributeTable | PathArg | None = None,
+    text_column: str = "text",
+) -> Iterator[Document]:
+    """Read files and folders (recursively) one document at a time, lazily.
+
+    Files named explicitly are read whatever their name; folders contribute their
+    supported, non-hidden files. ``attributes`` (a table or the path of a sidecar CSV)
+    applies to every document; without it, folders' ``attributes.csv`` files do.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    table = AttributeTable.from_csv(attributes) if isinstance(attributes, (str, os.PathLike)) else attributes
+    for given in paths:
+        given = Path(given)
+        found = _walk(given, table, table is not None) if given.is_dir() else iter([(given, table)])
+        for path, sidecar in found:
+            document = read_document(path, kind=kind, text_column=text_column)
+            yield apply_attributes(document, sidecar) if sidecar is not None else document

@@ -1,0 +1,28 @@
+"""User-facing errors: one line that says what went wrong and where."""
+
+from __future__ import annotations
+
+
+class ClhsError(Exception):
+    """A problem with the user's input (a file, a codebook, a project, an id).
+
+    The CLI prints ``str(error)`` as one line and exits with code 2; the app shows it
+    as a message. Anything else that escapes is a bug in the library.
+    """
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.message = message
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class CodebookError(ClhsError):
+    """The codebook file cannot be parsed or is invalid."""
+
+
+class ReaderError(ClhsError):
+    """A corpus file cannot be read into a Document."""
+
+
+class StoreError(ClhsError):
+    """The project store is missing, locked, corrupted or refuses an operation."""

@@ -1,0 +1,1 @@
+"""Exchange: tables (CSV/Excel) and codebook documents."""

@@ -1,0 +1,120 @@
+"""The `clhs` command line: subcommands, --project / CLHS_PROJECT, exit code 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+from click.testing import CliRunner
+
+from clhs_mechanisms.cli import main
+
+
+@pytest.fixture()
+def run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+
+    def invoke(*args: str, env: dict | None = None):
+        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+    return invoke
+
+
+@pytest.fixture()
+def proj(run, tmp_path, mini_codebook_path):
+    result = run("init", str(tmp_path / "proj"), "--codebook", str(mini_codebook_path))
+    assert result.exit_code == 0, result.output
+    return tmp_path / "proj"
+
+
+def _one_line_error(result) -> str:
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_init_import_status_export(run, proj, transcript_file, tmp_path):
+    result = run("import", str(transcript_file), "--project", str(proj))
+    assert result.exit_code == 0, result.output
+    assert "1 added" in result.output
+    again = run("import", str(transcript_file), "--project", str(proj))
+    assert "unchanged" in again.output and "1 unchanged" in again.output
+    status = run("status", "--json", env={"CLHS_PROJECT": str(proj)})
+    info = json.loads(status.output)
+    assert info["documents"] == 1 and info["codes"] == 3 and info["segments"] >= 3
+    out = tmp_path / "codings.csv"
+    exported = run("export", "codings", "--format", "csv", "-o", str(out), "--project", str(proj))
+    assert exported.exit_code == 0 and out.read_text(encoding="utf-8").startswith("coding_id,document")
+
+
+def test_codebook_validate_show(run, proj, mini_codebook_path):
+    ok = run("codebook", "validate", str(mini_codebook_path))
+    assert ok.exit_code == 0 and "valid codebook mini 0.1.0" in ok.output
+    shown = run("codebook", "show", "--project", str(proj))
+    assert "mot_help" in shown.output and "Motivations" in shown.output
+    one = run("codebook", "show", "mot_help", "--project", str(proj))
+    assert "## mot_help: Helping others" in one.output and "give back" in one.output
+    _one_line_error(run("codebook", "show", "mot_nothing", "--project", str(proj)))
+
+
+def test_bad_codebook_exit_2(run, tmp_path, mini_codebook_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(mini_codebook_path.read_text().replace("code: mot_credit", "code: mot_credti", 1))
+    result = run("codebook", "validate", str(bad))
+    assert result.exit_code == 2 and "refers to unknown code 'mot_credti'" in result.output
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("id: x\ncodes: [\n")
+    line = _one_line_error(run("init", str(tmp_path / "p2"), "--codebook", str(broken)))
+    assert "broken.yaml:" in line and "malformed YAML" in line
+    assert not (tmp_path / "p2" / "project.db").exists()
+
+
+@pytest.mark.parametrize("content,expect", [
+    (b"", "empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64), "binary"),
+])
+def test_bad_files_exit_2(run, proj, tmp_path, content, expect):
+    f = tmp_path / "bad.txt"
+    f.write_bytes(content)
+    line = _one_line_error(run("import", str(f), "--project", str(proj)))
+    assert "bad.txt" in line and expect in line
+    assert json.loads(run("status", "--json", "--project", str(proj)).output)["documents"] == 0
+
+
+def test_more_bad_input_exit_2(run, proj, tmp_path, transcript_file):
+    _one_line_error(run("import", str(tmp_path / "missing.txt"), "--project", str(proj)))
+    _one_line_error(run("status", "--project", str(tmp_path)))  # not a project
+    fake = tmp_path / "fake.docx"
+    with zipfile.ZipFile(fake, "w") as z:
+        z.writestr("hello.txt", "not word")
+    _one_line_error(run("import", str(fake), "--project", str(proj)))
+    vtt = tmp_path / "broken.vtt"
+    vtt.write_text("WEBVTT\n\n00:00:0x.000 --> 00:00:02.000\n<v P01>Hello\n", encoding="utf-8")
+    assert "broken.vtt" in _one_line_error(run("import", str(vtt), "--project", str(proj)))
+    csv = tmp_path / "lit.csv"
+    csv.write_text("excerpt,authors\nSomething,Someone\n", encoding="utf-8")
+    assert "text" in _one_line_error(run("import", str(csv), "--project", str(proj)))
+    undecodable = tmp_path / "weird.txt"
+    undecodable.write_bytes(b"P01: caf\x81\x8d\x8f\x90\x9d and more\n")
+    _one_line_error(run("import", str(undecodable), "--project", str(proj)))
+    run("import", str(transcript_file), "--project", str(proj))
+    transcript_file.write_text("Interviewer: changed?\nP01: Yes, changed.\n", encoding="utf-8")
+    assert "--replace" in _one_line_error(run("import", str(transcript_file), "--project", str(proj)))
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "project.db").write_bytes(b"garbage" * 500)
+    assert "damaged" in _one_line_error(run("status", "--project", str(corrupt)))
+
+
+def test_demo_builds_a_project_from_the_shipped_corpus(run, tmp_path):
+    result = run("demo", str(tmp_path / "demo"))
+    assert result.exit_code == 0, result.output
+    info = json.loads(run("status", "--json", "--project", str(tmp_path / "demo")).output)
+    assert info["codes"] == 35 and info["interviews"] >= 16 and info["literature"] >= 1
+    assert info["cases"] >= 16 and info["codable_segments"] > 0
+    again = run("demo", str(tmp_path / "demo"))
+    assert again.exit_code == 2 and "--force" in again.output
+    assert run("demo", str(tmp_path / "demo"), "--force").exit_code == 0

@@ -1,0 +1,70 @@
+"""Segmentation: offsets are exact, segments stay inside turns, interviewer turns not codable."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings, strategies as st
+
+from clhs_mechanisms import Document, Segmenter, Turn
+from clhs_mechanisms.segment import is_interviewer
+
+
+def _doc(parts: list[tuple[str | None, str]], kind: str = "interview") -> Document:
+    text, turns = "", []
+    for speaker, content in parts:
+        label = f"{speaker}: " if speaker else ""
+        start = len(text) + len(label)
+        text += label + content + "\n"
+        turns.append(Turn(start, start + len(content), speaker))
+    return Document("d.txt", kind, text, tuple(turns), "0" * 64)
+
+
+def test_groups_sentences_and_respects_paragraphs():
+    doc = _doc([("Interviewer", "Why? Tell me."),
+                ("P01", "One. Two! Three? Four.\n\nFive after a break.")])
+    segs = Segmenter(max_sentences=3).segment(doc)
+    assert [s.text for s in segs] == ["Why? Tell me.", "One. Two! Three?", "Four.", "Five after a break."]
+    assert [s.codable for s in segs] == [False, True, True, True]
+    assert [s.index for s in segs] == [0, 1, 2, 3]
+    assert all(doc.text[s.start:s.end] == s.text for s in segs)
+
+
+def test_literature_excerpt_is_one_segment_by_default():
+    doc = _doc([(None, "First sentence. Second sentence. Third. Fourth one.")], kind="literature")
+    assert [s.text for s in Segmenter().segment(doc)] == ["First sentence. Second sentence. Third. Fourth one."]
+    assert len(Segmenter(literature_max_sentences=2).segment(doc)) == 2
+
+
+def test_interviewer_labels():
+    assert all(map(is_interviewer, ["Interviewer", "I", "Q", "moderator (Dana)", "Interviewer 2"]))
+    assert not any(map(is_interviewer, ["P01", "Parent (Maria)", "Dr. Okafor", None]))
+    doc = _doc([("Interviewer", "Question here.")])
+    assert Segmenter(code_interviewer=True).segment(doc)[0].codable
+
+
+NASTY = st.lists(
+    st.sampled_from(list("abc XYZ.!?,;\n\t\r") + ["😀", "👩‍👩‍👧", "漢字", "e\u0301", "\u00a0", "\u200b", "ß", "ﬁ", "—"]),
+    max_size=60).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([None, "Interviewer", "P02"]), NASTY), min_size=1, max_size=6),
+       st.integers(1, 4))
+def test_offsets_are_exact_on_nasty_text(parts, n):
+    doc = _doc(parts)
+    segs = Segmenter(max_sentences=n).segment(doc)
+    last_end = 0
+    for s in segs:
+        assert doc.text[s.start:s.end] == s.text
+        assert s.text and s.text == s.text.strip()
+        turn = doc.turns[s.turn]
+        assert turn.start <= s.start < s.end <= turn.end
+        assert s.start >= last_end
+        last_end = s.end
+    # every non-space character of every turn is in some segment
+    covered = set()
+    for s in segs:
+        covered.update(range(s.start, s.end))
+    for turn in doc.turns:
+        for i in range(turn.start, turn.end):
+            if not doc.text[i].isspace():
+                assert i in covered

@@ -1,0 +1,151 @@
+"""The project store: idempotent transactional import, replace with re-anchoring, codebook versions."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+import sqlalchemy as sa
+
+from clhs_mechanisms import Project, StoreError, import_paths, parse_codebook
+from clhs_mechanisms.store import SCHEMA_VERSION, anchor
+
+from .conftest import TRANSCRIPT
+
+
+def test_import_is_idempotent(project, transcript_file):
+    first = list(import_paths(project, [transcript_file]))
+    assert [r.status for r in first] == ["added"] and first[0].segments > 0
+    again = list(import_paths(project, [transcript_file]))
+    assert [r.status for r in again] == ["unchanged"]
+    info = project.status()
+    assert info["documents"] == 1 and info["segments"] == first[0].segments
+    segs = project.segments()
+    text = project.document_text("p01.txt")
+    assert all(text[s.start:s.end] == s.text for s in segs.itertuples())
+    assert not segs[segs.speaker == "Interviewer"].codable.any()
+
+
+def test_changed_file_is_refused_without_replace(project, transcript_file):
+    list(import_paths(project, [transcript_file]))
+    transcript_file.write_text(TRANSCRIPT.replace("Honestly", "Frankly"), encoding="utf-8")
+    with pytest.raises(StoreError, match="p01.txt: a different version .* use --replace"):
+        list(import_paths(project, [transcript_file]))
+    assert "Honestly" in project.document_text("p01.txt")
+
+
+def test_replace_reanchors_codings_and_keeps_the_rest(project, transcript_file):
+    list(import_paths(project, [transcript_file]))
+    text = project.document_text("p01.txt")
+    quote = "So I give back now."
+    start = text.index(quote)
+    project.add_coding("p01.txt", start, start + len(quote), "mot_help", coder="ana")
+    lost_quote = "We joined partly for the credit, I admit."
+    s2 = text.index(lost_quote)
+    project.add_coding("p01.txt", s2, s2 + len(lost_quote), "mot_credit", coder="ana")
+    new = TRANSCRIPT.replace("Honestly, someone", "Well, honestly, a nurse and someone").replace(
+        "We joined partly for the credit, I admit.", "We joined for other reasons.")
+    transcript_file.write_text(new, encoding="utf-8")
+    (result,) = import_paths(project, [transcript_file], replace=True)
+    assert result.status == "replaced" and result.reanchored == 1 and len(result.unanchored) == 1
+    new_text = project.document_text("p01.txt")
+    codings = project.codings()
+    (c,) = codings.itertuples()
+    assert new_text[c.start:c.end] == quote and c.segment_id is not None
+    orphaned = project.codings(include_inactive=True)
+    assert (orphaned.status == "orphaned").sum() == 1
+    assert project.status()["orphaned_codings"] == 1
+
+
+def test_anchor_prefers_matching_context():
+    text = "a b. I agree. c d. I agree. e f."
+    second = text.rindex("I agree.")
+    assert anchor(text, "I agree.", "c d. ", " e f.", 0) == second
+    assert anchor(text, "missing", "", "", 0) is None
+
+
+def test_new_codebook_version_keeps_codings(project, transcript_file, mini_codebook):
+    list(import_paths(project, [transcript_file]))
+    text = project.document_text("p01.txt")
+    i = text.index("credit")
+    project.add_coding("p01.txt", i, i + 6, "mot_credit", coder="ana")
+    new_text = (mini_codebook.text.replace("version: 0.1.0", "version: 0.2.0")
+                .replace("- id: mot_credit", "- id: mot_required")
+                .replace("code: mot_credit", "code: mot_required")
+                .replace("contrast: [mot_credit]", "contrast: [mot_required]"))
+    change = project.load_codebook(parse_codebook(new_text))
+    assert change.removed == ("mot_credit",) and change.added == ("mot_required",)
+    assert change.renamed == (("mot_credit", "mot_required"),)
+    assert change.codings_kept == {"mot_credit": 1}
+    assert "1 codings kept" in change.summary()
+    assert len(project.codings()) == 1 and project.codebook.version == "0.2.0"
+    assert project.load_codebook(parse_codebook(new_text)).unchanged
+
+
+def test_unknown_code_is_refused(project, transcript_file):
+    list(import_paths(project, [transcript_file]))
+    with pytest.raises(StoreError, match="unknown code 'mot_hepl'"):
+        project.add_coding("p01.txt", 0, 5, "mot_hepl", coder="ana")
+    with pytest.raises(StoreError, match="outside the document"):
+        project.add_coding("p01.txt", 0, 10**6, "mot_help", coder="ana")
+
+
+def test_every_change_is_audited_and_log_is_append_only(project, transcript_file):
+    list(import_paths(project, [transcript_file]))
+    project.add_memo("Interesting turn about giving back.", coder="ana", target_type="document", target_id="p01.txt")
+    log = project.audit_log()
+    assert {"init", "load", "import", "memo"} <= set(log.action)
+    with pytest.raises(sa.exc.DatabaseError), project.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM audit")
+
+
+def test_open_errors(tmp_path, mini_codebook):
+    with pytest.raises(StoreError, match="no such project directory"):
+        Project.open(tmp_path / "nothing")
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(StoreError, match="not a clhs project"):
+        Project.open(tmp_path / "plain")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "project.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="damaged or not a database"):
+        Project.open(bad)
+    p = Project.init(tmp_path / "p", mini_codebook)
+    with pytest.raises(StoreError, match="already holds a project"):
+        Project.init(tmp_path / "p", mini_codebook)
+    p.close()
+
+
+def test_locked_database_gives_clear_error(project, transcript_file):
+    db = project.directory / "project.db"
+    holder = sqlite3.connect(db, timeout=0.1)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        project.engine.dispose()
+        with project.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA busy_timeout = 100")
+        with pytest.raises(StoreError, match="locked by another process"):
+            with project._guard(), project.engine.begin() as conn:
+                conn.exec_driver_sql("PRAGMA busy_timeout = 100")
+                conn.exec_driver_sql("INSERT INTO meta (key, value) VALUES ('x', 'y')")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert project.status()["documents"] == 0
+
+
+def test_schema_version_newer_is_refused(project):
+    with project.engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE meta SET value = '{SCHEMA_VERSION + 1}' WHERE key = 'schema_version'")
+    project.close()
+    with pytest.raises(StoreError, match="newer than this clhs-mechanisms"):
+        Project.open(project.directory)
+
+
+def test_failed_document_leaves_nothing_half_written(project, tmp_path, transcript_file):
+    bad = tmp_path / "files" / "zz_broken.txt"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    with pytest.raises(Exception):
+        list(import_paths(project, [transcript_file.parent]))
+    info = project.status()
+    assert info["documents"] == 1  # p01.txt imported before the broken file; nothing of the broken one
