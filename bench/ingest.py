@@ -108,7 +108,8 @@ def main() -> None:
         for w, s, rss in results:
             print(f"import {w:>10,} words: {s:6.1f} s = {w / s:>9,.0f} words/s, peak RSS {rss:6.0f} MiB")
         w, s, rss = results[-1]
-        print(f"import / raw pipeline throughput: {(w / s) / raw:.2f}x (goal >= 0.5x)")
+        # Same corpus, same texts: the throughput ratio is the ratio of the two wall times.
+        print(f"import throughput: {words / s:,.0f} words/s = {seconds / s:.2f}x the raw pipeline (goal >= 0.5x)")
         print(f"peak RSS growth from {results[0][0]:,} to {w:,} words: {rss / results[0][2]:.2f}x (flat = 1.0x)")
 
 

@@ -104,7 +104,7 @@ turns = sa.Table(
 segments = sa.Table(
     "segments", metadata, _id(),
     _fk("document_id", "documents.id"),
-    _fk("turn_id", "turns.id"),
+    sa.Column("turn_id", sa.String(36), sa.ForeignKey("turns.id"), nullable=False),
     sa.Column("idx", sa.Integer, nullable=False),
     sa.Column("start", sa.Integer, nullable=False),
     sa.Column("end", sa.Integer, nullable=False),
@@ -383,6 +383,8 @@ class Project:
                 raise StoreError("the project database is locked by another process; try again",
                                  where=self.where) from None
             raise StoreError(f"database error: {exc.orig}", where=self.where) from None
+        except sa.exc.IntegrityError as exc:
+            raise StoreError(f"refused by the database (a concurrent change?): {exc.orig}", where=self.where) from None
         except sa.exc.DatabaseError as exc:
             raise StoreError(f"the project database is damaged or not a database ({exc.orig})",
                              where=self.where) from None
@@ -535,16 +537,13 @@ class Project:
     def _insert_units(conn: Connection, doc_id: str, document: Document,
                       segs: Sequence[Segment]) -> list[dict]:
         turn_ids = [new_id() for _ in document.turns]
-        if document.turns:
-            conn.execute(turns.insert(), [
-                dict(id=turn_ids[i], document_id=doc_id, idx=i, speaker=t.speaker, start=t.start, end=t.end,
-                     time_start=t.time_start, time_end=t.time_end, attributes=json.dumps(dict(t.attributes)),
-                     retired=False)
-                for i, t in enumerate(document.turns)])
+        _bulk_insert(conn, turns, [
+            (turn_ids[i], doc_id, i, t.speaker, t.start, t.end, t.time_start, t.time_end,
+             json.dumps(dict(t.attributes)) if t.attributes else "{}", False)
+            for i, t in enumerate(document.turns)])
         rows = [dict(id=new_id(), document_id=doc_id, turn_id=turn_ids[s.turn], idx=s.index, start=s.start,
                      end=s.end, text=s.text, speaker=s.speaker, codable=s.codable, retired=False) for s in segs]
-        if rows:
-            conn.execute(segments.insert(), rows)
+        _bulk_insert(conn, segments, [tuple(r.values()) for r in rows])
         return rows
 
     def _reanchor(self, conn: Connection, doc_id: str, old_text: str, new_text: str, seg_rows: list[dict],
@@ -619,6 +618,130 @@ class Project:
                                                created_at=t, updated_at=t))
             self._log(conn, coder, "memo", target_type, target_id, {"memo": mid})
             return mid
+
+    # -- suggestions and decisions ------------------------------------------
+
+    def add_suggestions(self, rows: Sequence[dict], *, method: str, model_version: str | None,
+                        coder: str = "system") -> int:
+        """Store machine suggestions; pending ones from earlier runs on the same segments become stale.
+
+        Each row: ``segment_id, code, score, components (dict), evidence (list of dicts)``.
+        """
+        cb = self.codebook
+        unknown = sorted({r["code"] for r in rows} - set(cb.code_ids))
+        if unknown:
+            raise StoreError(unknown_code_message(unknown[0], cb.code_ids))
+        created = now()
+        with self._guard(), self.engine.begin() as conn:
+            seg_ids = sorted({r["segment_id"] for r in rows})
+            for i in range(0, len(seg_ids), 500):
+                conn.execute(suggestions.update().where(
+                    suggestions.c.status == "pending", suggestions.c.segment_id.in_(seg_ids[i:i + 500])
+                ).values(status="stale"))
+            _bulk_insert(conn, suggestions, [
+                (new_id(), r["segment_id"], r["code"], float(r["score"]), method,
+                 json.dumps(r.get("components", {})), json.dumps(r.get("evidence", [])), model_version,
+                 cb.version, "pending", created) for r in rows])
+            self._log(conn, coder, "suggest", "suggestions", None,
+                      {"n": len(rows), "segments": len(seg_ids), "method": method, "model": model_version})
+        return len(rows)
+
+    def decide(self, suggestion_id: str, action: str, *, coder: str, code: str | None = None) -> str:
+        """Accept, reject or re-code (``action='edit'`` with ``code``) a suggestion; returns the decision id.
+
+        Accepting (or re-coding) creates a coding by ``coder`` that records the suggestion it
+        came from. A suggestion already decided is refused with who decided it and when;
+        nothing is overwritten.
+        """
+        if action not in ("accept", "reject", "edit"):
+            raise StoreError(f"unknown decision '{action}' (use accept, reject or edit)")
+        if action == "edit" and not code:
+            raise StoreError("a different-code decision needs the code to apply")
+        if code:
+            self.require_code(code)
+        with self._guard():
+            try:
+                with self.engine.begin() as conn:
+                    sug = conn.execute(sa.select(suggestions, segments.c.document_id, segments.c.start.label("s"),
+                                                 segments.c.end.label("e"))
+                                       .join(segments, segments.c.id == suggestions.c.segment_id)
+                                       .where(suggestions.c.id == suggestion_id)).first()
+                    if sug is None:
+                        raise StoreError(f"no suggestion '{suggestion_id}'")
+                    self._refuse_if_decided(conn, suggestion_id)
+                    final = code or sug.code_id
+                    coding_id = None
+                    if action != "reject":
+                        doc_name = conn.execute(sa.select(documents.c.name).where(
+                            documents.c.id == sug.document_id)).scalar_one()
+                        coding_id = self.add_coding(doc_name, sug.s, sug.e, final, coder=coder, origin="suggestion",
+                                                    suggestion_id=suggestion_id, conn=conn)
+                    decision_id = new_id()
+                    conn.execute(decisions.insert().values(
+                        id=decision_id, suggestion_id=suggestion_id, coder_id=self.coder_id(coder, conn=conn),
+                        action=action, code_id=final if action != "reject" else sug.code_id, coding_id=coding_id,
+                        created_at=now()))
+                    conn.execute(suggestions.update().where(suggestions.c.id == suggestion_id)
+                                 .values(status="decided"))
+                    self._log(conn, coder, action, "suggestion", suggestion_id,
+                              {"code": sug.code_id, "final": final, "coding": coding_id})
+                    return decision_id
+            except sa.exc.IntegrityError:
+                with self.engine.connect() as conn:
+                    self._refuse_if_decided(conn, suggestion_id)
+                raise
+
+    @staticmethod
+    def _refuse_if_decided(conn: Connection, suggestion_id: str) -> None:
+        prior = conn.execute(sa.select(coders.c.name, decisions.c.action, decisions.c.created_at)
+                             .join(coders, coders.c.id == decisions.c.coder_id)
+                             .where(decisions.c.suggestion_id == suggestion_id)).first()
+        if prior is not None:
+            raise StoreError(f"suggestion {suggestion_id} was already decided ({prior.action}) by {prior.name} "
+                             f"at {prior.created_at}; nothing changed")
+
+    def suggestions(self, *, status: str | None = "pending") -> pd.DataFrame:
+        """Suggestions with their segment's document, text, speaker and case."""
+        q = (sa.select(suggestions.c.id, suggestions.c.segment_id, documents.c.name.label("document"),
+                       segments.c.start, segments.c.end, segments.c.text, segments.c.speaker,
+                       cases.c.name.label("case"), suggestions.c.code_id.label("code"), suggestions.c.score,
+                       suggestions.c.method, suggestions.c.components, suggestions.c.evidence,
+                       suggestions.c.model_version, suggestions.c.status, suggestions.c.created_at)
+             .select_from(suggestions.join(segments, segments.c.id == suggestions.c.segment_id)
+                          .join(documents, documents.c.id == segments.c.document_id)
+                          .outerjoin(cases, cases.c.id == documents.c.case_id))
+             .order_by(documents.c.name, segments.c.idx, suggestions.c.code_id))
+        if status is not None:
+            q = q.where(suggestions.c.status == status)
+        df = self.read_sql(q)
+        for col in ("components", "evidence"):
+            df[col] = df[col].map(json.loads)
+        return df
+
+    def decisions(self) -> pd.DataFrame:
+        """Every decision with its coder, the suggested and the final code, and the segment text."""
+        q = (sa.select(decisions.c.id, decisions.c.suggestion_id, coders.c.name.label("coder"), decisions.c.action,
+                       suggestions.c.code_id.label("suggested"), decisions.c.code_id.label("code"),
+                       decisions.c.coding_id, decisions.c.created_at, segments.c.text, documents.c.attributes)
+             .select_from(decisions.join(suggestions, suggestions.c.id == decisions.c.suggestion_id)
+                          .join(segments, segments.c.id == suggestions.c.segment_id)
+                          .join(documents, documents.c.id == segments.c.document_id)
+                          .join(coders, coders.c.id == decisions.c.coder_id))
+             .order_by(decisions.c.created_at))
+        df = self.read_sql(q)
+        df["attributes"] = df["attributes"].map(json.loads)
+        return df
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._guard(), self.engine.begin() as conn:
+            if conn.execute(sa.select(meta_table.c.key).where(meta_table.c.key == key)).first():
+                conn.execute(meta_table.update().where(meta_table.c.key == key).values(value=value))
+            else:
+                conn.execute(meta_table.insert().values(key=key, value=value))
+
+    def get_meta(self, key: str) -> str | None:
+        with self._guard(), self.engine.connect() as conn:
+            return conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == key)).scalar()
 
     # -- queries -------------------------------------------------------------
 
@@ -722,6 +845,19 @@ class Project:
                 "memos": count(memos),
                 "coders": count(coders),
             }
+
+
+def _bulk_insert(conn: Connection, table: sa.Table, rows: list[tuple]) -> None:
+    """executemany through the driver: bulk imports skip per-row SQLAlchemy parameter processing."""
+    if not rows:
+        return
+    marker = {"qmark": "?", "numeric": ":{}", "named": ":c{}", "format": "%s", "pyformat": "%s"}[
+        conn.dialect.paramstyle]
+    names = ", ".join(conn.dialect.identifier_preparer.quote(c.name) for c in table.columns)
+    values = ", ".join(marker.format(i + 1) for i in range(len(table.columns)))
+    if conn.dialect.paramstyle == "named":
+        rows = [{f"c{i + 1}": v for i, v in enumerate(r)} for r in rows]
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({values})", rows)
 
 
 def _containing(seg_rows: Sequence[Any], start: int, end: int) -> str | None:

@@ -1,0 +1,88 @@
+"""Suggestions become codings only through a human decision; decisions are never overwritten."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from clhs_mechanisms import StoreError, import_paths
+
+
+@pytest.fixture()
+def suggested(project, transcript_file):
+    list(import_paths(project, [transcript_file]))
+    segs = project.segments(codable_only=True)
+    rows = [{"segment_id": segs.id.iloc[0], "code": "mot_help", "score": 0.81,
+             "components": {"cues": 0.9}, "evidence": [{"start": 0, "end": 4, "text": "Hone", "why": "test"}]},
+            {"segment_id": segs.id.iloc[1], "code": "ppi_registry", "score": 0.4, "components": {}, "evidence": []}]
+    project.add_suggestions(rows, method="ensemble", model_version="m1")
+    return project
+
+
+def test_accept_reject_and_edit(suggested):
+    project = suggested
+    pending = project.suggestions()
+    assert len(pending) == 2 and pending.components.iloc[0] == {"cues": 0.9}
+    first, second = pending.id.tolist()
+    project.decide(first, "accept", coder="ana")
+    project.decide(second, "edit", code="mot_credit", coder="ben")
+    codings = project.codings()
+    assert sorted(codings.code) == ["mot_credit", "mot_help"]
+    assert set(codings.origin) == {"suggestion"} and set(codings.coder) == {"ana", "ben"}
+    assert project.suggestions().empty
+    d = project.decisions()
+    assert list(d.action) == ["accept", "edit"] and list(d.code) == ["mot_help", "mot_credit"]
+
+
+def test_second_decision_is_refused_with_who_and_when(suggested):
+    project = suggested
+    sid = project.suggestions().id.iloc[0]
+    project.decide(sid, "reject", coder="ana")
+    with pytest.raises(StoreError, match=r"already decided \(reject\) by ana at \d{4}-"):
+        project.decide(sid, "accept", coder="ben")
+    assert project.codings().empty and len(project.decisions()) == 1
+
+
+def test_concurrent_decisions_only_one_wins(suggested):
+    project = suggested
+    sid = project.suggestions().id.iloc[0]
+    outcomes: list[str] = []
+
+    def decide(name: str) -> None:
+        try:
+            project.decide(sid, "accept", coder=name)
+            outcomes.append("ok")
+        except StoreError as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=decide, args=(n,)) for n in ("ana", "ben", "cy")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("ok") == 1
+    assert all("already decided" in o for o in outcomes if o != "ok")
+    assert len(project.codings()) == 1 and len(project.decisions()) == 1
+
+
+def test_bad_decisions(suggested):
+    project = suggested
+    sid = project.suggestions().id.iloc[0]
+    with pytest.raises(StoreError, match="no suggestion"):
+        project.decide("nope", "accept", coder="ana")
+    with pytest.raises(StoreError, match="unknown code 'mot_nothing'"):
+        project.decide(sid, "edit", code="mot_nothing", coder="ana")
+    with pytest.raises(StoreError, match="unknown code"):
+        project.add_suggestions([{"segment_id": "x", "code": "nope", "score": 1}], method="cues", model_version=None)
+    assert project.suggestions().status.eq("pending").all()
+
+
+def test_new_run_supersedes_pending_but_keeps_decided(suggested):
+    project = suggested
+    first = project.suggestions()
+    project.decide(first.id.iloc[0], "accept", coder="ana")
+    rows = [{"segment_id": sid, "code": "mot_help", "score": 0.5} for sid in first.segment_id]
+    project.add_suggestions(rows, method="cues", model_version=None)
+    allrows = project.suggestions(status=None)
+    assert sorted(allrows.status) == ["decided", "pending", "pending", "stale"]
