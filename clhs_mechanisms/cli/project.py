@@ -1,65 +1,17 @@
-"""The ``clhs`` command line: a thin shell over the library.
-
-Every user error (bad file, bad codebook, unknown code, missing project) prints one
-line ``error: ...`` on stderr and exits with code 2; never a traceback.
-"""
+"""Project commands: init, import, status, codebook, export codings, demo."""
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
 
 import click
 from tqdm import tqdm
 
-from . import __version__
-from .codebook import load_codebook, lint_codebook, shipped_codebook_path
-from .errors import ClhsError
-
-EXIT_USER_ERROR = 2
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_USER_ERROR)
-
-
-def _user_errors(func: Callable) -> Callable:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ClhsError as exc:
-            _fail(str(exc))
-        except OSError as exc:
-            _fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
-    return wrapper
-
-
-def _project_dir(value: str | None) -> Path:
-    return Path(value or os.environ.get("CLHS_PROJECT") or ".")
-
-
-project_option = click.option(
-    "--project", "project_dir", metavar="DIR", default=None,
-    help="Project directory (default: $CLHS_PROJECT, else the current directory).")
-db_url_option = click.option("--db-url", default=None, metavar="URL",
-                             help="SQLAlchemy URL of the project database (default: DIR/project.db).")
-
-
-def _open(project_dir: str | None, db_url: str | None = None):
-    from .store import Project
-    return Project.open(_project_dir(project_dir), url=db_url)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="clhs")
-def main() -> None:
-    """clhs-mechanisms: codebook-driven, machine-assisted coding of CLHS mechanisms."""
+from ..codebook import lint_codebook, load_codebook, shipped_codebook_path
+from .common import (EXIT_USER_ERROR, open_project, project_dir_of, user_errors, db_url_option, main,
+                     project_option)
 
 
 # -- project ------------------------------------------------------------------
@@ -69,12 +21,12 @@ def main() -> None:
 @click.argument("directory", required=False)
 @click.option("--codebook", "codebook_file", metavar="FILE", help="Codebook YAML (default: the shipped CLHS codebook).")
 @db_url_option
-@_user_errors
+@user_errors
 def init(directory: str | None, codebook_file: str | None, db_url: str | None) -> None:
     """Create a project in DIRECTORY (default: $CLHS_PROJECT or the current directory)."""
-    from .store import Project
+    from ..store import Project
     codebook = load_codebook(codebook_file or shipped_codebook_path())
-    d = _project_dir(directory)
+    d = project_dir_of(directory)
     project = Project.init(d, codebook, url=db_url)
     project.close()
     click.echo(f"created project {d} with codebook {codebook.id} {codebook.version} ({len(codebook)} codes)")
@@ -92,13 +44,13 @@ def init(directory: str | None, codebook_file: str | None, db_url: str | None) -
               help="Sentences per segment in transcripts.")
 @project_option
 @db_url_option
-@_user_errors
+@user_errors
 def import_(paths: tuple[str, ...], kind: str | None, attributes: str | None, replace: bool, text_column: str,
             max_sentences: int, project_dir: str | None, db_url: str | None) -> None:
     """Import transcripts (.txt .md .vtt .srt .docx) and literature tables (.csv .xlsx)."""
-    from .ingest import import_paths
-    from .segment import Segmenter
-    with _open(project_dir, db_url) as project:
+    from ..ingest import import_paths
+    from ..segment import Segmenter
+    with open_project(project_dir, db_url) as project:
         counts: dict[str, int] = {}
         words = segments = 0
         results = import_paths(project, paths, kind=kind, attributes=attributes, replace=replace,
@@ -123,10 +75,10 @@ def import_(paths: tuple[str, ...], kind: str | None, attributes: str | None, re
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @project_option
 @db_url_option
-@_user_errors
+@user_errors
 def status(as_json: bool, project_dir: str | None, db_url: str | None) -> None:
     """Counts: documents, segments, codes, codings, suggestions."""
-    with _open(project_dir, db_url) as project:
+    with open_project(project_dir, db_url) as project:
         info = project.status()
     if as_json:
         click.echo(json.dumps(info, indent=2))
@@ -146,10 +98,10 @@ def codebook() -> None:
 @codebook.command("validate")
 @click.argument("file", required=False)
 @click.option("--strict", is_flag=True, help="Treat lint warnings as errors (exit 2).")
-@_user_errors
+@user_errors
 def codebook_validate(file: str | None, strict: bool) -> None:
     """Validate FILE (default: the shipped codebook) and list lint warnings."""
-    from .errors import CodebookError
+    from ..errors import CodebookError
     try:
         cb = load_codebook(file or shipped_codebook_path())
     except CodebookError as exc:
@@ -169,14 +121,14 @@ def codebook_validate(file: str | None, strict: bool) -> None:
 @click.argument("code", required=False)
 @click.option("--file", "file", default=None, metavar="FILE", help="Show this codebook file instead of the project's.")
 @project_option
-@_user_errors
+@user_errors
 def codebook_show(code: str | None, file: str | None, project_dir: str | None) -> None:
     """The code tree, or everything about one CODE."""
-    from .interop.codebook_doc import code_markdown, code_tree
+    from ..interop.codebook_doc import code_markdown, code_tree
     if file:
         cb = load_codebook(file)
     else:
-        with _open(project_dir) as project:
+        with open_project(project_dir) as project:
             cb = project.codebook
     click.echo(code_markdown(cb.code(code)) if code else code_tree(cb))
 
@@ -185,11 +137,11 @@ def codebook_show(code: str | None, file: str | None, project_dir: str | None) -
 @click.argument("file")
 @click.option("--coder", default="system", help="Who loads it (recorded in the audit log).")
 @project_option
-@_user_errors
+@user_errors
 def codebook_load(file: str, coder: str, project_dir: str | None) -> None:
     """Make FILE the project's current codebook version (old codings are kept)."""
     cb = load_codebook(file)
-    with _open(project_dir) as project:
+    with open_project(project_dir) as project:
         change = project.load_codebook(cb, coder=coder)
     click.echo(change.summary())
 
@@ -206,11 +158,11 @@ def export() -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
 @click.option("--output", "-o", metavar="FILE", default=None, help="Write to FILE (default: standard output).")
 @project_option
-@_user_errors
+@user_errors
 def export_codings(fmt: str, output: str | None, project_dir: str | None) -> None:
     """Codings as a tidy table (one row per coding), ready for R and pandas."""
-    from .interop.tables import codings_table, write_csv
-    with _open(project_dir) as project:
+    from ..interop.tables import codings_table, write_csv
+    with open_project(project_dir) as project:
         table = codings_table(project)
     if output:
         write_csv(table, output)
@@ -225,12 +177,10 @@ def export_codings(fmt: str, output: str | None, project_dir: str | None) -> Non
 @main.command()
 @click.argument("directory", required=False, default="clhs-demo")
 @click.option("--force", is_flag=True, help="Replace DIRECTORY if it already holds a demo project.")
-@_user_errors
+@user_errors
 def demo(directory: str, force: bool) -> None:
     """Build a project from the shipped corpus and codebook, run every stage, print a summary."""
-    from .demo import run_demo
+    from ..demo import run_demo
     run_demo(Path(directory), force=force, echo=click.echo)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()

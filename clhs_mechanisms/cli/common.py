@@ -1,0 +1,57 @@
+"""Shared pieces of the ``clhs`` commands: the group, options, error handling."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from .. import __version__
+from ..errors import ClhsError
+
+EXIT_USER_ERROR = 2
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_USER_ERROR)
+
+
+def user_errors(func: Callable) -> Callable:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ClhsError as exc:
+            fail(str(exc))
+        except OSError as exc:
+            fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+    return wrapper
+
+
+def project_dir_of(value: str | None) -> Path:
+    return Path(value or os.environ.get("CLHS_PROJECT") or ".")
+
+
+project_option = click.option(
+    "--project", "project_dir", metavar="DIR", default=None,
+    help="Project directory (default: $CLHS_PROJECT, else the current directory).")
+db_url_option = click.option("--db-url", default=None, metavar="URL",
+                             help="SQLAlchemy URL of the project database (default: DIR/project.db).")
+
+
+def open_project(project_dir: str | None, db_url: str | None = None):
+    from ..store import Project
+    return Project.open(project_dir_of(project_dir), url=db_url)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="clhs")
+def main() -> None:
+    """clhs-mechanisms: codebook-driven, machine-assisted coding of CLHS mechanisms."""
+
+
