@@ -785,9 +785,11 @@ class Project:
 
     def segments(self, *, document: str | None = None, codable_only: bool = False) -> pd.DataFrame:
         """Current segments with their document name, in reading order."""
-        q = (sa.select(segments.c.id, documents.c.name.label("document"), segments.c.idx, segments.c.start,
-                       segments.c.end, segments.c.text, segments.c.speaker, segments.c.codable)
+        q = (sa.select(segments.c.id, documents.c.name.label("document"), segments.c.idx,
+                       turns.c.idx.label("turn"), segments.c.start, segments.c.end, segments.c.text,
+                       segments.c.speaker, segments.c.codable)
              .join(documents, segments.c.document_id == documents.c.id)
+             .join(turns, turns.c.id == segments.c.turn_id)
              .where(segments.c.retired.is_(False)).order_by(documents.c.name, segments.c.idx))
         if document is not None:
             q = q.where(documents.c.name == document)
@@ -814,6 +816,16 @@ class Project:
         df = self.read_sql(q)
         df["attributes"] = df["attributes"].map(json.loads)
         return df
+
+    def memos(self) -> pd.DataFrame:
+        """Every memo with its author, target and dates."""
+        return self.read_sql(sa.select(memos.c.id, memos.c.target_type, memos.c.target_id,
+                                       coders.c.name.label("coder"), memos.c.text, memos.c.created_at,
+                                       memos.c.updated_at)
+                             .join(coders, coders.c.id == memos.c.coder_id).order_by(memos.c.created_at))
+
+    def coders(self) -> pd.DataFrame:
+        return self.read_sql(sa.select(coders).order_by(coders.c.name))
 
     def audit_log(self) -> pd.DataFrame:
         return self.read_sql(sa.select(audit).order_by(audit.c.seq))
