@@ -1,0 +1,130 @@
+"""Assisted-coding commands: suggest, train, queue, decide, evaluate."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from tqdm import tqdm
+
+from .common import main, open_project, project_option, user_errors
+
+METHOD = click.Choice(["cues", "similarity", "classifier", "ensemble"])
+
+
+@main.command()
+@click.option("--documents", "documents", multiple=True, metavar="NAME", help="Only these documents (repeatable).")
+@click.option("--codes", "codes", multiple=True, metavar="CODE", help="Only these codes (repeatable).")
+@click.option("--method", type=METHOD, default="ensemble", show_default=True)
+@project_option
+@user_errors
+def suggest(documents: tuple[str, ...], codes: tuple[str, ...], method: str, project_dir: str | None) -> None:
+    """Score codable segments and store suggestions (never codings) with their evidence."""
+    from ..assist import suggest as run
+    with open_project(project_dir) as project:
+        total = int(project.status()["codable_segments"])
+        with tqdm(total=total, unit="seg", desc="suggesting", disable=None, file=sys.stderr) as bar:
+            report = run(project, documents=documents or None, codes=codes or None, method=method,
+                         progress=bar.update)
+    click.echo(f"{report.suggestions} suggestions for {report.segments} segments ({report.method}, "
+               f"model {report.model_version})")
+
+
+@main.command()
+@click.option("--method", type=click.Choice(["classifier", "ensemble"]), default="ensemble", show_default=True)
+@click.option("--gold", "gold", multiple=True, metavar="FILE.jsonl",
+              help="Gold training files (default: the shipped gold data when the codebook matches).")
+@project_option
+@user_errors
+def train(method: str, gold: tuple[str, ...], project_dir: str | None) -> None:
+    """Train on the codebook's examples, gold data and every human decision; make it current."""
+    from ..assist import train as run
+    with open_project(project_dir) as project:
+        model = run(project, method=method, gold=list(gold) or None)
+    click.echo(f"trained {model.version} on {model.n_training} texts -> {model.path}")
+
+
+@main.command()
+@click.option("--mode", type=click.Choice(["uncertain", "code", "document", "confident"]), default="uncertain",
+              show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--code", default=None, help="Only suggestions of this code.")
+@click.option("--document", default=None, help="Only suggestions in this document.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@project_option
+@user_errors
+def queue(mode: str, limit: int, code: str | None, document: str | None, as_json: bool,
+          project_dir: str | None) -> None:
+    """Pending suggestions in review order."""
+    from ..assist import queue as run
+    with open_project(project_dir) as project:
+        items = run(project, mode=mode, limit=limit, code=code, document=document)
+    for row in items.itertuples():
+        if as_json:
+            click.echo(json.dumps({"id": row.id, "document": row.document, "start": int(row.start),
+                                   "end": int(row.end), "code": row.code, "score": round(float(row.score), 4),
+                                   "uncertainty": round(float(row.uncertainty), 4), "text": row.text,
+                                   "evidence": row.evidence}, ensure_ascii=False))
+        else:
+            click.echo(f"{row.id}  {row.code:<34} {row.score:.2f}  {row.document}:{row.start}-{row.end}  "
+                       f"{row.text[:80]!r}")
+    if items.empty and not as_json:
+        click.echo("no pending suggestions", err=True)
+
+
+@main.command()
+@click.argument("suggestion_id")
+@click.argument("action", type=click.Choice(["accept", "reject"]))
+@click.option("--code", default=None, help="Apply this code instead of the suggested one.")
+@click.option("--coder", required=True, help="Who decides (recorded with the decision).")
+@project_option
+@user_errors
+def decide(suggestion_id: str, action: str, code: str | None, coder: str, project_dir: str | None) -> None:
+    """Accept or reject a suggestion (accept --code OTHER applies another code)."""
+    with open_project(project_dir) as project:
+        if action == "accept" and code:
+            project.decide(suggestion_id, "edit", code=code, coder=coder)
+        else:
+            project.decide(suggestion_id, action, coder=coder)
+    click.echo(f"{action}ed {suggestion_id}" + (f" as {code}" if code else "") + f" by {coder}")
+
+
+@main.command()
+@click.option("--gold", "gold", required=True, metavar="FILE.jsonl", help="Gold segments to evaluate on.")
+@click.option("--train", "train_files", multiple=True, metavar="FILE.jsonl",
+              help="Training files (default: codebook examples + every other gold file beside --gold).")
+@click.option("--method", type=click.Choice(["keyword", "cues", "similarity", "classifier", "ensemble"]),
+              default="ensemble", show_default=True)
+@click.option("--codebook", "codebook_file", default=None, metavar="FILE",
+              help="Codebook (default: the project's, else the shipped one).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@project_option
+@user_errors
+def evaluate(gold: str, train_files: tuple[str, ...], method: str, codebook_file: str | None, as_json: bool,
+             project_dir: str | None) -> None:
+    """Train, predict a gold file and report precision, recall, F1 and kappa per code."""
+    from ..codebook import load_codebook, shipped_codebook_path
+    from ..store import DB_NAME
+    from ..suggest import evaluate as run
+    from .common import project_dir_of
+    if codebook_file:
+        codebook = load_codebook(codebook_file)
+    elif (project_dir_of(project_dir) / DB_NAME).exists():
+        with open_project(project_dir) as project:
+            codebook = project.codebook
+    else:
+        codebook = load_codebook(shipped_codebook_path())
+    result = run(gold, codebook, train_paths=list(train_files) or None, method=method)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"{result['method']} on {result['n_segments']} segments")
+    click.echo(f"{'code':<36} {'P':>5} {'R':>5} {'F1':>5} {'kappa':>6} {'n':>4}")
+    for code, m in sorted(result["per_code"].items()):
+        click.echo(f"{code:<36} {m['precision']:5.2f} {m['recall']:5.2f} {m['f1']:5.2f} {m['kappa']:6.2f} "
+                   f"{m['support']:4d}")
+    for avg in ("micro", "macro"):
+        m = result[avg]
+        click.echo(f"{avg:<36} {m['precision']:5.2f} {m['recall']:5.2f} {m['f1']:5.2f}")
+    click.echo(f"mean kappa over codes with support: {result['mean_kappa']:.3f}")

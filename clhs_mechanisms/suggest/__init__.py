@@ -1,0 +1,28 @@
+"""Assisted coding: suggesters that score segments against a codebook, with evidence.
+
+A suggestion is never a coding. Every suggester has ``codes``, ``fit(training_set)``,
+``score(texts, roles=None) -> (n, k)`` in [0, 1], ``thresholds`` and
+``evidence(text, code, role=None) -> list[Evidence]``:
+
+* :class:`CueMatcher` - codebook cues/patterns on lemmas, with negation and hedging scope;
+* :class:`CodebookSimilarity` - TF-IDF cosine to each code's description (cold start);
+* :class:`CodeClassifier` - calibrated one-vs-rest linear models, with a fast incremental path;
+* :class:`Ensemble` - per-code stacking of the three, ``explain`` and ``suggest``;
+* :class:`KeywordBaseline` - the naive comparison point.
+
+:func:`evaluate` / :func:`compare_methods` measure them on gold files; :func:`save_model` /
+:func:`load_model` persist them without pickle.
+"""
+
+from .base import Evidence, Scored
+from .classifier import CodeClassifier
+from .cues import CueMatcher, KeywordBaseline
+from .ensemble import Ensemble, make_suggester
+from .evaluate import compare_methods, default_train_paths, evaluate, metrics, training_data
+from .persist import load_model, read_metadata, save_model
+from .similarity import CodebookSimilarity
+from .training import TrainingSet
+
+__all__ = ["CodeClassifier", "CodebookSimilarity", "CueMatcher", "Ensemble", "Evidence", "KeywordBaseline",
+           "Scored", "TrainingSet", "compare_methods", "default_train_paths", "evaluate", "load_model",
+           "make_suggester", "metrics", "read_metadata", "save_model", "training_data"]

@@ -1,0 +1,240 @@
+"""Supervised suggester: one-vs-rest linear models over text, cue and speaker-role features.
+
+Features: word 1-2 gram TF-IDF + char_wb 2-5 gram TF-IDF + the :class:`CueMatcher`'s per-code
+cue scores + a one-hot of the speaker role. One ``LogisticRegression`` (balanced class weights)
+per code; its margin is calibrated by Platt scaling on cross-validated margins, and the per-code
+threshold maximises F1 on the same cross-validated probabilities.
+
+For the live review app, :meth:`CodeClassifier.transform_cache` turns pending segments into a
+feature matrix once, :meth:`CodeClassifier.score_cached` rescores it, and
+:meth:`CodeClassifier.partial_update` moves the linear layer towards new decisions with a few
+SGD passes (warm start from the current weights) without refitting the vocabulary.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.model_selection import StratifiedKFold
+
+from ..codebook import Codebook
+from .base import (DEFAULT_THRESHOLD, MIN_POSITIVES, UNKNOWN, Evidence, best_f1_threshold, check_texts,
+                   code_index, sigmoid, top_term_evidence, feature_names)
+from .cues import CueMatcher
+from .training import TrainingSet
+
+NO_ROLE = "(none)"
+
+
+def _balanced_weights(y: np.ndarray, base: np.ndarray) -> np.ndarray:
+    w = base.astype(float).copy()
+    for v in (0, 1):
+        n = (y == v).sum()
+        if n:
+            w[y == v] *= len(y) / (2.0 * n)
+    return w
+
+
+class CodeClassifier:
+    """Multi-label linear classifier, calibrated per code, with CV-chosen thresholds.
+
+    Parameters: ``C`` (inverse regularisation of each logistic model), ``cv`` (folds for
+    calibration and thresholds; 0 = no calibration, thresholds 0.5), ``char_weight``,
+    ``cue_weight``, ``role_weight`` (scales of the feature blocks), ``random_state``.
+    """
+
+    method = "classifier"
+
+    def __init__(self, codebook: Codebook, *, C: float = 4.0, cv: int = 4, char_weight: float = 0.7,
+                 cue_weight: float = 1.0, role_weight: float = 0.3, random_state: int = 0) -> None:
+        self.codebook = codebook
+        self.codes = codebook.code_ids
+        self.C, self.cv = C, cv
+        self.char_weight, self.cue_weight, self.role_weight = char_weight, cue_weight, role_weight
+        self.random_state = random_state
+        self.cues = CueMatcher(codebook)  # unfitted: fixed default weights, so features do not leak labels
+        self.thresholds_ = np.full(len(self.codes), DEFAULT_THRESHOLD)
+        self.coef_: np.ndarray | None = None
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        return self.thresholds_
+
+    # ------------------------------------------------------------------ features
+    def _fit_features(self, texts: list[str], roles: list[str | None]) -> None:
+        self.word_ = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2, max_df=0.9, dtype=np.float32)
+        self.char_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2,
+                                     max_features=60000, dtype=np.float32)
+        self.word_.fit(texts)
+        self.char_.fit(texts)
+        self.roles_ = sorted({r or NO_ROLE for r in roles})
+
+    def transform_cache(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> sparse.csr_matrix:
+        """The feature matrix of ``texts`` (keep it to rescore with :meth:`score_cached`)."""
+        texts, roles = check_texts(texts, roles)
+        if self.coef_ is None:
+            raise RuntimeError("CodeClassifier is not fitted")
+        w = self.word_.transform(texts)
+        c = self.char_.transform(texts) * self.char_weight
+        q = sparse.csr_matrix(self.cues.score(texts).astype(np.float32) * self.cue_weight)
+        index = {r: i for i, r in enumerate(self.roles_)}
+        rows = [i for i, r in enumerate(roles) if (r or NO_ROLE) in index]
+        cols = [index[roles[i] or NO_ROLE] for i in rows]
+        o = sparse.csr_matrix((np.full(len(rows), self.role_weight, dtype=np.float32), (rows, cols)),
+                              shape=(len(texts), len(self.roles_)))
+        return sparse.hstack([w, c, q, o], format="csr", dtype=np.float32)
+
+    def _block_slices(self) -> dict[str, slice]:
+        nw, nc = len(self.word_.vocabulary_), len(self.char_.vocabulary_)
+        k = len(self.codes)
+        return {"word": slice(0, nw), "char": slice(nw, nw + nc), "cue": slice(nw + nc, nw + nc + k),
+                "role": slice(nw + nc + k, nw + nc + k + len(self.roles_))}
+
+    # ------------------------------------------------------------------ fitting
+    def _fit_code(self, X, y, sw) -> tuple[np.ndarray, float]:
+        lr = LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", max_iter=200)
+        lr.fit(X, y, sample_weight=sw)
+        return lr.coef_[0].astype(np.float32), float(lr.intercept_[0])
+
+    def fit(self, training: TrainingSet) -> "CodeClassifier":
+        """Fit vocabularies, one logistic model per code, Platt calibration and thresholds by CV."""
+        if training.codes != self.codes:
+            raise ValueError("training set codes differ from the codebook's")
+        if len(training) == 0:
+            raise ValueError("empty training set")
+        self._fit_features(training.texts, training.roles)
+        self.coef_ = np.zeros((1, len(self.codes)), dtype=np.float32)  # marks fitted for transform
+        X = self.transform_cache(training.texts, training.roles)
+        k = len(self.codes)
+        self.coef_ = np.zeros((X.shape[1], k), dtype=np.float32)
+        self.intercept_ = np.zeros(k)
+        self.platt_ = np.tile([1.0, 0.0], (k, 1))
+        self.thresholds_ = np.full(k, DEFAULT_THRESHOLD)
+        sw_all = training.sample_weight()
+        rng = np.random.RandomState(self.random_state)
+        for j in range(k):
+            y = training.labels[:, j].astype(int)
+            mask = y != UNKNOWN
+            Xj, yj, swj = X[mask], y[mask], sw_all[mask]
+            npos, nneg = int((yj == 1).sum()), int((yj == 0).sum())
+            if npos == 0 or nneg == 0:
+                p = np.clip(npos / max(1, npos + nneg), 0.02, 0.98) if (npos + nneg) else 0.02
+                self.intercept_[j] = np.log(p / (1 - p))
+                continue
+            self.coef_[:, j], self.intercept_[j] = self._fit_code(Xj, yj, swj)
+            folds = min(self.cv, npos, nneg)
+            if self.cv and folds >= 2:
+                margin = np.zeros(len(yj))
+                skf = StratifiedKFold(folds, shuffle=True, random_state=rng.randint(1 << 30))
+                for tr, te in skf.split(Xj, yj):
+                    w, b = self._fit_code(Xj[tr], yj[tr], swj[tr])
+                    margin[te] = Xj[te] @ w + b
+                self._calibrate_code(j, margin, yj)
+        self.n_train_ = len(training)
+        return self
+
+    def _calibrate_code(self, j: int, margin: np.ndarray, y: np.ndarray) -> None:
+        mask = y != UNKNOWN
+        margin, y = margin[mask], y[mask].astype(int)
+        if len(set(y)) < 2:
+            return
+        platt = LogisticRegression(C=1e4).fit(margin[:, None], y)
+        self.platt_[j] = (platt.coef_[0, 0], platt.intercept_[0])
+        self.thresholds_[j] = best_f1_threshold(y, sigmoid(self.platt_[j, 0] * margin + self.platt_[j, 1]))
+
+    def calibrate(self, margins: np.ndarray, labels: np.ndarray) -> "CodeClassifier":
+        """Platt scaling and F1-optimal thresholds from held-out margins ``(n, k)`` and labels (-1 ignored).
+
+        Lets a caller that already has cross-validated margins (e.g. :class:`Ensemble`) fit with
+        ``cv=0`` and calibrate afterwards.
+        """
+        for j in range(len(self.codes)):
+            self._calibrate_code(j, margins[:, j], labels[:, j])
+        return self
+
+    def partial_update(self, training: TrainingSet, X: sparse.csr_matrix | None = None, *,
+                       epochs: int = 3) -> "CodeClassifier":
+        """Move the linear layer towards new labelled rows (-1 ignored) with warm-started SGD.
+
+        Vocabularies, calibration and thresholds are kept; ``X`` is the cached feature matrix of
+        ``training.texts`` if the caller has it (else it is computed). Quick, not a full refit.
+        """
+        if self.coef_ is None:
+            raise RuntimeError("CodeClassifier is not fitted")
+        if X is None:
+            X = self.transform_cache(training.texts, training.roles)
+        alpha = 1.0 / (self.C * max(self.n_train_ + len(training), 1))
+        base = training.sample_weight()
+        for j in range(len(self.codes)):
+            y = training.labels[:, j].astype(int)
+            mask = y != UNKNOWN
+            if not mask.any():
+                continue
+            yj = y[mask]
+            sgd = SGDClassifier(loss="log_loss", alpha=alpha, learning_rate="constant", eta0=0.05,
+                                random_state=self.random_state)
+            sgd.coef_ = self.coef_[:, j][None, :].astype(np.float64)
+            sgd.intercept_ = np.array([self.intercept_[j]])
+            sgd.classes_ = np.array([0, 1])
+            sgd.t_ = 1.0
+            sgd.n_features_in_ = X.shape[1]
+            sw = _balanced_weights(yj, base[mask]) if len(set(yj)) == 2 else base[mask]
+            Xj = X[mask].astype(np.float64)
+            for _ in range(epochs):
+                sgd.partial_fit(Xj, yj, classes=[0, 1], sample_weight=sw)
+            self.coef_[:, j] = sgd.coef_[0]
+            self.intercept_[j] = sgd.intercept_[0]
+        return self
+
+    # ------------------------------------------------------------------ scoring
+    def decision_cached(self, X) -> np.ndarray:
+        """Raw linear margins ``(n, k)`` of a cached feature matrix."""
+        return np.asarray(X @ self.coef_) + self.intercept_
+
+    def score_cached(self, X) -> np.ndarray:
+        """Calibrated probabilities ``(n, k)`` of a cached feature matrix."""
+        return sigmoid(self.decision_cached(X) * self.platt_[:, 0] + self.platt_[:, 1])
+
+    def score(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> np.ndarray:
+        """Calibrated probabilities ``(n, k)`` in [0, 1]."""
+        texts, roles = check_texts(texts, roles)
+        if not texts:
+            return np.zeros((0, len(self.codes)))
+        return self.score_cached(self.transform_cache(texts, roles))
+
+    def evidence(self, text: str, code: str, role: str | None = None, k: int = 5) -> list[Evidence]:
+        """Words/bigrams (coef x tf-idf) and cue matches that raised this segment's score most."""
+        j = code_index(self.codes, code)
+        x = self.word_.transform([text]).tocoo()
+        names = feature_names(self, self.word_)
+        contrib = {names[c]: float(v * self.coef_[c, j]) for c, v in zip(x.col, x.data)}
+        out = top_term_evidence(text, contrib, k=k, label="term")
+        cue_col = self._block_slices()["cue"].start + j
+        cue_score = float(self.cues.score([text])[0, j])
+        if cue_score > 0 and self.coef_[cue_col, j] > 0:
+            gain = cue_score * self.cue_weight * float(self.coef_[cue_col, j])
+            taken = {(e.start, e.end) for e in out}
+            for ev in self.cues.evidence(text, code):
+                if (ev.start, ev.end) not in taken:
+                    out.append(Evidence(ev.start, ev.end, ev.text, f"{ev.why.split(' (')[0]} feature (+{gain:.2f})"))
+        return sorted(out, key=lambda e: e.start)
+
+    # ------------------------------------------------------------------ persistence
+    def get_state(self) -> dict:
+        return {"word": self.word_, "char": self.char_, "roles": list(self.roles_), "coef": self.coef_,
+                "intercept": self.intercept_, "platt": self.platt_, "thresholds": self.thresholds_,
+                "n_train": int(self.n_train_)}
+
+    def set_state(self, state: dict) -> "CodeClassifier":
+        self.word_, self.char_ = state["word"], state["char"]
+        self.roles_ = list(state["roles"])
+        self.coef_ = np.asarray(state["coef"], dtype=np.float32)
+        self.intercept_ = np.asarray(state["intercept"], dtype=float)
+        self.platt_ = np.asarray(state["platt"], dtype=float)
+        self.thresholds_ = np.asarray(state["thresholds"], dtype=float)
+        self.n_train_ = int(state["n_train"])
+        return self

@@ -1,0 +1,248 @@
+"""Rule-based suggesters driven by the codebook's ``cues`` and ``patterns``.
+
+* :class:`CueMatcher` matches cues on lemmas and lower-case forms (spaCy ``PhraseMatcher``) and
+  the codebook's token ``patterns`` (spaCy ``Matcher``); a cue in the scope of a negator is
+  scored down strongly, a hedged one mildly.
+* :class:`KeywordBaseline` is the naive comparison point: a code fires iff one of its cues occurs
+  as a lower-case word sequence. No lemmas, no negation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from spacy.matcher import Matcher, PhraseMatcher
+
+from ..codebook import Codebook
+from ..nlp import shared_pipeline
+from .base import DEFAULT_THRESHOLD, UNKNOWN, Evidence, best_f1_threshold, check_texts, code_index
+from .training import TrainingSet
+
+NEGATORS = frozenset({"not", "n't", "never", "no", "nobody", "nothing", "none", "neither", "nor",
+                      "without", "hardly", "barely", "scarcely", "cannot", "nowhere", "lack", "lacked"})
+HEDGES_1 = frozenset({"maybe", "perhaps", "possibly", "probably", "might", "somewhat", "arguably"})
+HEDGES_2 = frozenset({("kind", "of"), ("sort", "of"), ("i", "guess"), ("i", "suppose"), ("not", "sure")})
+CLAUSE_BREAKS = frozenset({",", ";", ":", "—", "–", "but", "although", "though", "however", "because",
+                           "so", "and", "yet", "whereas", "while"})
+
+
+@dataclass(frozen=True)
+class CueHit:
+    """One cue or pattern match: which code and cue, where (chars), negated or hedged."""
+
+    code: int
+    cue: int
+    label: str
+    start: int
+    end: int
+    negated: bool
+    hedged: bool
+
+
+class CueMatcher:
+    """Score codes by the codebook cues and patterns found in a segment.
+
+    Per code, ``score = 1 - prod(1 - w_i)`` over the matched cues, where ``w_i`` is the cue's
+    weight (``default_weight`` until :meth:`fit` learns each cue's precision from training data)
+    times ``negation_factor`` if a negator ("not", "never", "n't", "without", ...) stands up to
+    ``window`` tokens before it in the same clause, or times ``hedge_factor`` if a hedge
+    ("maybe", "kind of", "I guess", ...) does. Matching is case-insensitive on lemmas
+    ("gave back" matches the cue "give back") and on lower-case forms.
+    """
+
+    method = "cues"
+
+    def __init__(self, codebook: Codebook, *, default_weight: float = 0.6, negation_factor: float = 0.05,
+                 hedge_factor: float = 0.6, window: int = 4, smoothing: float = 2.0) -> None:
+        self.codebook = codebook
+        self.codes = codebook.code_ids
+        self.default_weight = default_weight
+        self.negation_factor = negation_factor
+        self.hedge_factor = hedge_factor
+        self.window = window
+        self.smoothing = smoothing
+        self.nlp = shared_pipeline()
+        self._cues: list[list[str]] = []  # per code: cue labels (cues then patterns)
+        self._lemma = PhraseMatcher(self.nlp.vocab, attr="LEMMA")
+        self._lower = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        self._matcher = Matcher(self.nlp.vocab)
+        for ci, code in enumerate(codebook.codes):
+            labels = []
+            cues = [c for c in code.cues if c.strip()]
+            for j, cue in enumerate(cues):
+                key = f"{ci}|{j}"
+                self._lemma.add(key, [self.nlp(cue.lower())])
+                self._lower.add(key, [self.nlp.make_doc(cue.lower())])
+                labels.append(f"cue '{cue}'")
+            for j, pattern in enumerate(code.patterns):
+                key = f"{ci}|{len(labels)}"
+                self._matcher.add(key, [[dict(tok) for tok in pattern]])
+                labels.append(f"pattern {j + 1}")
+            self._cues.append(labels)
+        self.weights_ = [np.full(len(lab), default_weight) for lab in self._cues]
+        self.thresholds_ = np.full(len(self.codes), DEFAULT_THRESHOLD)
+        self._cache: dict[str, list[CueHit]] = {}
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        return self.thresholds_
+
+    # ------------------------------------------------------------------ matching
+    def _scope(self, doc, start: int) -> tuple[bool, bool]:
+        sent_start = doc[start].sent.start
+        negated = hedged = False
+        i = start - 1
+        while i >= max(sent_start, start - self.window):
+            low = doc[i].lower_
+            if low in CLAUSE_BREAKS:
+                break
+            if low in NEGATORS or doc[i].lemma_.lower() == "not":
+                negated = True
+            if low in HEDGES_1 or (i > 0 and (doc[i - 1].lower_, low) in HEDGES_2):
+                hedged = True
+            i -= 1
+        return negated, hedged
+
+    def _hits(self, doc) -> list[CueHit]:
+        raw = set()
+        vocab = self.nlp.vocab.strings
+        for m in (self._lemma, self._lower, self._matcher):
+            if len(m) == 0:
+                continue
+            for key, s, e in m(doc):
+                ci, j = map(int, vocab[key].split("|"))
+                raw.add((ci, j, s, e))
+        hits, seen = [], set()
+        for ci, j, s, e in sorted(raw, key=lambda t: (t[0], t[2], -(t[3] - t[2]), t[1])):
+            if any(ci == c2 and s < e2 and s2 < e for c2, s2, e2 in seen):
+                continue  # overlapping matches of one code count once
+            seen.add((ci, s, e))
+            negated, hedged = self._scope(doc, s)
+            span = doc[s:e]
+            hits.append(CueHit(ci, j, self._cues[ci][j], span.start_char, span.end_char, negated, hedged))
+        return hits
+
+    def match(self, texts: Sequence[str]) -> list[list[CueHit]]:
+        """The cue hits of each text (cached by text)."""
+        texts, _ = check_texts(texts)
+        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if len(self._cache) + len(todo) > 300_000:
+            self._cache.clear()
+            todo = list(dict.fromkeys(texts))
+        for text, doc in zip(todo, self.nlp.pipe(todo, batch_size=512)):
+            self._cache[text] = self._hits(doc)
+        return [self._cache[t] for t in texts]
+
+    def _weight(self, hit: CueHit) -> float:
+        w = float(self.weights_[hit.code][hit.cue])
+        if hit.negated:
+            w *= self.negation_factor
+        elif hit.hedged:
+            w *= self.hedge_factor
+        return w
+
+    # ------------------------------------------------------------------ estimator API
+    def fit(self, training: TrainingSet) -> "CueMatcher":
+        """Learn each cue's precision (smoothed towards ``default_weight``) and per-code thresholds."""
+        if training.codes != self.codes:
+            raise ValueError("training set codes differ from the codebook's")
+        hits = self.match(training.texts)
+        m, prior = self.smoothing, self.default_weight
+        tp = [np.zeros(len(lab)) for lab in self._cues]
+        n = [np.zeros(len(lab)) for lab in self._cues]
+        for row, hs in zip(training.labels, hits):
+            for key in {(h.code, h.cue) for h in hs if not h.negated}:
+                y = row[key[0]]
+                if y != UNKNOWN:
+                    n[key[0]][key[1]] += 1
+                    tp[key[0]][key[1]] += y
+        self.weights_ = [np.clip((t + m * prior) / (c + m), 0.02, 0.98) for t, c in zip(tp, n)]
+        scores = self._scores(hits)
+        self.thresholds_ = np.array([best_f1_threshold(training.labels[:, j], scores[:, j])
+                                     for j in range(len(self.codes))])
+        return self
+
+    def _scores(self, hits: list[list[CueHit]]) -> np.ndarray:
+        out = np.ones((len(hits), len(self.codes)))
+        for i, hs in enumerate(hits):
+            for h in hs:
+                out[i, h.code] *= 1.0 - self._weight(h)
+        return 1.0 - out
+
+    def score(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> np.ndarray:
+        """Scores ``(n, k)`` in [0, 1]; roles are accepted and ignored."""
+        texts, _ = check_texts(texts, roles)
+        return self._scores(self.match(texts))
+
+    def evidence(self, text: str, code: str, role: str | None = None) -> list[Evidence]:
+        """The matched cue spans for ``code`` (negated and hedged ones say so)."""
+        ci = code_index(self.codes, code)
+        out = []
+        for h in self.match([text])[0]:
+            if h.code != ci:
+                continue
+            note = " negated" if h.negated else (" hedged" if h.hedged else "")
+            out.append(Evidence(h.start, h.end, text[h.start:h.end], f"{h.label}{note} ({self._weight(h):+.2f})"))
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def get_state(self) -> dict:
+        return {"weights": [w.tolist() for w in self.weights_], "thresholds": self.thresholds_.tolist()}
+
+    def set_state(self, state: dict) -> "CueMatcher":
+        self.weights_ = [np.asarray(w, dtype=float) for w in state["weights"]]
+        self.thresholds_ = np.asarray(state["thresholds"], dtype=float)
+        return self
+
+
+class KeywordBaseline:
+    """Comparison baseline: a code scores 1 iff any of its cues occurs as a lower-case word sequence.
+
+    No lemmas, no patterns, no negation, no learning; threshold 0.5.
+    """
+
+    method = "keywords"
+
+    def __init__(self, codebook: Codebook) -> None:
+        self.codebook = codebook
+        self.codes = codebook.code_ids
+        self._patterns = [
+            [(cue, re.compile(r"(?<!\w)" + re.escape(cue.lower().strip()) + r"(?!\w)")) for cue in code.cues if cue.strip()]
+            for code in codebook.codes
+        ]
+        self.thresholds_ = np.full(len(self.codes), DEFAULT_THRESHOLD)
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        return self.thresholds_
+
+    def fit(self, training: TrainingSet | None = None) -> "KeywordBaseline":
+        return self
+
+    def score(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> np.ndarray:
+        texts, _ = check_texts(texts, roles)
+        out = np.zeros((len(texts), len(self.codes)))
+        for i, t in enumerate(texts):
+            low = t.lower()
+            for j, pats in enumerate(self._patterns):
+                if any(p.search(low) for _, p in pats):
+                    out[i, j] = 1.0
+        return out
+
+    def evidence(self, text: str, code: str, role: str | None = None) -> list[Evidence]:
+        ci = code_index(self.codes, code)
+        low = text.lower()
+        out = []
+        for cue, p in self._patterns[ci]:
+            for m in p.finditer(low):
+                out.append(Evidence(m.start(), m.end(), text[m.start():m.end()], f"keyword '{cue}'"))
+        return sorted(out, key=lambda e: e.start)
+
+    def get_state(self) -> dict:
+        return {}
+
+    def set_state(self, state: dict) -> "KeywordBaseline":
+        return self

@@ -1,0 +1,103 @@
+"""Assisted coding on a project: train, suggest, queue, decide, evaluate — library and `clhs`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from clhs_mechanisms import ClhsError, import_paths, parse_codebook
+from clhs_mechanisms.assist import load_current_model, queue, suggest, train
+from clhs_mechanisms.cli import main
+
+
+@pytest.fixture()
+def imported(project, transcript_file):
+    list(import_paths(project, [transcript_file]))
+    return project
+
+
+def _cli(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_cold_start_cue_suggestions_carry_evidence(imported):
+    report = suggest(imported, method="cues")
+    assert report.suggestions > 0 and report.model_version.startswith("cues-codebook-")
+    pending = imported.suggestions()
+    give_back = pending[pending["code"] == "mot_help"].iloc[0]
+    assert "threshold" in give_back["components"]
+    ev = give_back["evidence"][0]
+    assert give_back["text"][ev["start"]:ev["end"]].lower() in ("give back", "give", "back")
+    assert imported.codings().empty  # a suggestion is never a coding
+
+
+def test_train_suggest_queue_decide_cycle(imported):
+    model = train(imported, method="ensemble", gold=[])
+    assert (model.path / "model.json").is_file()
+    report = suggest(imported)
+    assert report.model_version == model.version and report.suggestions > 0
+    items = queue(imported, mode="uncertain", limit=3)
+    assert 0 < len(items) <= 3 and items["uncertainty"].between(0, 1).all()
+    confident = queue(imported, mode="confident", limit=None)
+    assert confident["score"].is_monotonic_decreasing
+    first = items.iloc[0]
+    imported.decide(first["id"], "accept", coder="ana")
+    again = suggest(imported)  # decided (segment, code) pairs are never suggested again
+    pending = imported.suggestions()
+    assert not ((pending["segment_id"] == first["segment_id"]) & (pending["code"] == first["code"])).any()
+    assert again.suggestions >= 0
+    retrained = train(imported, gold=[])
+    assert retrained.n_training == model.n_training + 1  # the decision is training data now
+
+
+def test_model_for_another_codebook_or_tampered_is_refused(imported, mini_codebook):
+    model = train(imported, gold=[])
+    manifest = model.path / "model.json"
+    manifest.write_text(manifest.read_text().replace('"training_hash"', '"training_hash" ', 1))
+    with pytest.raises(ClhsError, match="changed after training"):
+        load_current_model(imported)
+    train(imported, gold=[])
+    imported.load_codebook(parse_codebook(mini_codebook.text.replace("version: 0.1.0", "version: 0.2.0")))
+    with pytest.raises(ClhsError, match="retrain with `clhs train`"):
+        load_current_model(imported)
+
+
+def test_cli_assist_commands(imported, tmp_path):
+    d = str(imported.directory)
+    assert _cli("train", "--project", d).exit_code == 0
+    out = _cli("suggest", "--project", d)
+    assert out.exit_code == 0 and "suggestions for" in out.output
+    lines = _cli("queue", "--json", "--limit", "2", "--project", d).output.splitlines()
+    sid = json.loads(lines[0])["id"]
+    assert _cli("decide", sid, "accept", "--coder", "ana", "--project", d).exit_code == 0
+    twice = _cli("decide", sid, "reject", "--coder", "ben", "--project", d)
+    assert twice.exit_code == 2 and "already decided (accept) by ana at" in twice.output
+    bad = _cli("decide", json.loads(lines[1])["id"], "accept", "--code", "mot_nope", "--coder", "ben", "--project", d)
+    assert bad.exit_code == 2 and "unknown code 'mot_nope'" in bad.output
+
+
+def test_cli_bad_input(project, tmp_path, mini_codebook_path):
+    d = str(project.directory)
+    empty = _cli("suggest", "--method", "cues", "--project", d)
+    assert empty.exit_code == 2 and "no codable segments" in empty.output
+    assert _cli("suggest", "--project", d).exit_code == 2  # no model yet: one-line message
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text('{"id": "a", "text": "I give back.", "codes": ["mot_help"]}\n'
+                    '{"id": "b", "text": "x", "codes": ["mot_nope"]}\n', encoding="utf-8")
+    result = _cli("evaluate", "--gold", str(gold), "--codebook", str(mini_codebook_path))
+    assert result.exit_code == 2 and "gold.jsonl:2" in result.output and "mot_nope" in result.output
+
+
+def test_cli_evaluate_json(tmp_path, mini_codebook_path):
+    gold = tmp_path / "test.jsonl"
+    rows = [("We give back to other families.", ["mot_help"]), ("The dashboard shows every centre.", ["ppi_registry"]),
+            ("We joined because it was required.", ["mot_credit"]), ("Nice weather today.", [])]
+    gold.write_text("".join(json.dumps({"id": str(i), "text": t, "codes": c}) + "\n" for i, (t, c) in enumerate(rows)),
+                    encoding="utf-8")
+    result = _cli("evaluate", "--gold", str(gold), "--codebook", str(mini_codebook_path), "--method", "cues", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) >= {"micro", "macro", "mean_kappa", "per_code", "n_segments", "method"}
+    assert data["n_segments"] == 4 and 0 <= data["micro"]["f1"] <= 1

@@ -1,0 +1,226 @@
+"""Tests of the assisted-coding engine (clhs_mechanisms.suggest), through its public API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clhs_mechanisms import ClhsError, load_codebook, parse_codebook
+from clhs_mechanisms.suggest import (CodebookSimilarity, CodeClassifier, CueMatcher, Ensemble, Evidence,
+                                     KeywordBaseline, TrainingSet, evaluate, load_model, make_suggester, save_model)
+
+ROOT = Path(__file__).resolve().parents[1]
+SUPPORT_CB = """
+id: t
+title: T
+version: 1.0.0
+domains: [{id: d, label: D}]
+codes:
+  - id: support
+    label: Feeling supported
+    domain: d
+    definition: Feeling supported by peers.
+    cues: [supported, give back]
+    examples: ["We felt supported by other parents."]
+"""
+
+
+@pytest.fixture(scope="module")
+def mini():
+    return load_codebook(ROOT / "tests" / "data" / "mini_codebook.yaml")
+
+
+@pytest.fixture(scope="module")
+def mini_training(mini):
+    rows = [("I give back to other families now.", "mot_help"), ("Helping others keeps me going.", "mot_help"),
+            ("We pay it forward for the next family.", "mot_help"), ("I came so other kids suffer less.", "mot_help"),
+            ("Other parents should have it easier than we did.", "mot_help"),
+            ("We needed the credit for certification.", "mot_credit"), ("It was required by my chair.", "mot_credit"),
+            ("The mandate came from the board.", "mot_credit"), ("Credit hours made me sign up.", "mot_credit"),
+            ("Our department required it for promotion.", "mot_credit"),
+            ("The registry form takes two minutes.", "ppi_registry"), ("Data go into the registry each visit.", "ppi_registry"),
+            ("The dashboard pulls registry data.", "ppi_registry"), ("We enter every visit in the registry.", "ppi_registry"),
+            ("Registry reports come monthly.", "ppi_registry")]
+    codes = mini.code_ids
+    labels = np.array([[int(c == code) for c in codes] for _, code in rows])
+    return TrainingSet.concat(TrainingSet.from_codebook(mini),
+                              TrainingSet([t for t, _ in rows], labels, codes, ["parent"] * len(rows)))
+
+
+def test_cues_match_lemma_variants_and_offsets(mini):
+    m = CueMatcher(mini)
+    text = "Someone helped us, so we gave back last year."
+    s = m.score([text, "Nothing relevant here."])
+    j = mini.code_ids.index("mot_help")
+    assert s[0, j] > 0.5 and s[1, j] == 0
+    ev = m.evidence(text, "mot_help")
+    assert ev and all(text[e.start:e.end] == e.text for e in ev)
+    assert ev[0].text == "gave back" and "give back" in ev[0].why
+
+
+def test_cues_negation_and_hedging():
+    cb = parse_codebook(SUPPORT_CB)
+    m = CueMatcher(cb)
+    plain, negated, hedged, far = m.score(["We felt supported.", "We never felt supported.",
+                                           "Maybe we felt supported.", "No idea why, but we felt supported."])[:, 0]
+    assert plain > 0.5
+    assert negated < 0.1 and "negated" in m.evidence("We never felt supported.", "support")[0].why
+    assert negated < hedged < plain
+    assert far == pytest.approx(plain)  # the negator is in another clause
+    assert m.score(["We didn't feel supported at all."])[0, 0] < 0.1
+
+
+def test_keyword_baseline_is_plain_substring(mini):
+    kb = KeywordBaseline(mini)
+    j = mini.code_ids.index("mot_help")
+    assert kb.score(["We gave back."])[0, j] == 0  # no lemmas
+    assert kb.score(["We never give back."])[0, j] == 1  # no negation
+
+
+def test_similarity_cold_start_ranks_own_example_first(mini):
+    sim = CodebookSimilarity(mini)
+    for j, code in enumerate(mini.codes):
+        s = sim.score([code.examples[0]])[0]
+        assert int(np.argmax(s)) == j, code.id
+    assert ((0 <= s) & (s <= 1)).all()
+    text = "Data go into the registry forms."
+    ev = sim.evidence(text, "ppi_registry")
+    assert ev and all(text[e.start:e.end] == e.text for e in ev)
+
+
+def test_classifier_learns_tiny_training_set(mini, mini_training):
+    clf = CodeClassifier(mini, cv=3).fit(mini_training)
+    s = clf.score(["The registry sends us data every week.", "It is required for my credit."], ["parent", None])
+    assert s.shape == (2, 3) and ((0 <= s) & (s <= 1)).all()
+    assert np.argmax(s[0]) == mini.code_ids.index("ppi_registry")
+    assert np.argmax(s[1]) == mini.code_ids.index("mot_credit")
+    assert ((0 <= clf.thresholds) & (clf.thresholds <= 1)).all()
+    text = "The registry sends us data every week."
+    ev = clf.evidence(text, "ppi_registry")
+    assert any("registry" in e.text.lower() for e in ev) and all(text[e.start:e.end] == e.text for e in ev)
+
+
+def test_classifier_partial_update_moves_scores(mini, mini_training):
+    clf = CodeClassifier(mini, cv=0).fit(mini_training)
+    text = "Our quarterly potluck brings everyone together."
+    j = mini.code_ids.index("mot_help")
+    before = clf.score([text])[0, j]
+    X = clf.transform_cache([text] * 5)
+    update = TrainingSet.from_decisions([{"text": text, "role": None, "code": "mot_help", "label": 1}], mini)
+    clf.partial_update(TrainingSet.concat(*[update] * 5), X, epochs=5)
+    assert clf.score_cached(X[:1])[0, j] > before
+
+
+def test_ensemble_suggest_has_components_and_evidence(mini, mini_training):
+    ens = Ensemble(mini, folds=3).fit(mini_training)
+    assert ((0 <= ens.thresholds) & (ens.thresholds <= 1)).all()
+    text = "I give back because someone helped my son."
+    out = ens.suggest([text, "Registry reports come monthly."], margin=0.15)
+    assert out[0] and out[0][0].code == "mot_help"
+    top = out[0][0]
+    assert set(top.components) == {"cues", "similarity", "classifier"}
+    assert top.evidence and all(isinstance(e, Evidence) and text[e.start:e.end] == e.text for e in top.evidence)
+    assert all(s.score >= s.threshold - 0.15 for row in out for s in row)
+    assert [s.score for s in out[0]] == sorted((s.score for s in out[0]), reverse=True)
+    components, evidence = ens.explain(text, "mot_help")
+    assert components["cues"] > 0.5 and evidence
+
+
+def test_make_suggester_names(mini):
+    for name, cls in [("cues", CueMatcher), ("similarity", CodebookSimilarity), ("classifier", CodeClassifier),
+                      ("ensemble", Ensemble), ("keywords", KeywordBaseline)]:
+        assert isinstance(make_suggester(name, mini), cls)
+    with pytest.raises(ValueError):
+        make_suggester("magic", mini)
+
+
+def test_training_set_from_decisions_marks_unknowns(mini):
+    ts = TrainingSet.from_decisions([
+        {"text": "a", "role": "parent", "code": "mot_help", "label": 1},
+        {"text": "a", "role": "parent", "code": "mot_credit", "label": 0},
+        {"text": "b", "role": None, "code": "ppi_registry", "label": 1},
+    ], mini)
+    assert ts.texts == ["a", "b"]
+    assert ts.labels.tolist() == [[1, 0, -1], [-1, -1, 1]]
+    assert ts.hash() != TrainingSet.from_decisions([{"text": "a", "code": "mot_help", "label": 0}], mini).hash()
+    with pytest.raises(ClhsError):
+        TrainingSet.from_decisions([{"text": "a", "code": "nope", "label": 1}], mini)
+
+
+def test_training_set_from_codebook(mini):
+    ts = TrainingSet.from_codebook(mini)
+    j = mini.code_ids.index("mot_credit")
+    i = ts.texts.index("We joined for the certification credit.")  # counterexample of mot_help naming mot_credit
+    assert ts.labels[i, j] == 1 and ts.labels[i, mini.code_ids.index("mot_help")] == 0
+    assert ts.labels[ts.texts.index("My chair expects it."), j] == 1
+
+
+@pytest.mark.parametrize("line, message", [
+    ('{"text": "ok", "codes": [}', "bad JSON"),
+    ('{"text": "ok", "codes": ["mot_halp"]}', "unknown code 'mot_halp'"),
+    ('{"text": "  ", "codes": []}', "empty 'text'"),
+    ('{"codes": ["mot_help"]}', "empty 'text'"),
+])
+def test_gold_loader_errors_name_file_and_line(tmp_path, mini, line, message):
+    path = tmp_path / "gold.jsonl"
+    path.write_text('{"text": "fine", "codes": ["mot_help"], "role": "parent"}\n' + line + "\n", encoding="utf-8")
+    with pytest.raises(ClhsError) as err:
+        TrainingSet.from_gold(path, mini)
+    assert str(err.value).startswith("gold.jsonl:2:") and message in str(err.value)
+
+
+def _write_gold(path: Path, rows) -> None:
+    path.write_text("".join(json.dumps({"text": t, "codes": c, "role": "parent"}) + "\n" for t, c in rows), encoding="utf-8")
+
+
+def test_evaluate_keys_and_ranges(tmp_path, mini):
+    _write_gold(tmp_path / "train.jsonl", [("I give back to others.", ["mot_help"]), ("Credit was required.", ["mot_credit"]),
+                                            ("The registry form.", ["ppi_registry"]), ("Lunch was nice.", [])])
+    _write_gold(tmp_path / "test.jsonl", [("We gave back.", ["mot_help"]), ("It was required for credit.", ["mot_credit"]),
+                                           ("Weather talk.", [])])
+    _write_gold(tmp_path / "second_coder.jsonl", [("bad", ["not_a_code"])])  # excluded by default
+    for method in ("cues", "ensemble"):
+        r = evaluate(tmp_path / "test.jsonl", mini, method=method)
+        assert set(r) == {"micro", "macro", "mean_kappa", "per_code", "n_segments", "method"}
+        assert r["n_segments"] == 3 and r["method"] == method
+        for avg in ("micro", "macro"):
+            assert set(r[avg]) == {"precision", "recall", "f1"} and all(0 <= v <= 1 for v in r[avg].values())
+        assert -1 <= r["mean_kappa"] <= 1
+        assert set(r["per_code"]) == set(mini.code_ids)
+        assert r["per_code"]["mot_help"]["support"] == 1
+    assert evaluate(tmp_path / "test.jsonl", mini, method="cues")["per_code"]["mot_help"]["recall"] == 1.0
+
+
+def test_save_load_round_trip_and_refusals(tmp_path, mini, mini_training):
+    model = Ensemble(mini, folds=3).fit(mini_training)
+    meta_path = save_model(model, tmp_path / "m", codebook=mini, training_hash=mini_training.hash(), metrics={"f1": 0.5})
+    meta = json.loads(meta_path.read_text())
+    assert meta["codebook"]["version"] == mini.version and meta["training_hash"] == mini_training.hash()
+    assert {"sklearn", "spacy", "numpy", "clhs_mechanisms"} <= set(meta["versions"])
+    loaded = load_model(tmp_path / "m", mini)
+    texts = ["I give back.", "The registry form."]
+    assert np.allclose(loaded.score(texts), model.score(texts))
+    assert np.allclose(loaded.thresholds, model.thresholds)
+
+    newer = parse_codebook(mini.text.replace("version: 0.1.0", "version: 0.2.0"))
+    with pytest.raises(ClhsError, match=r"trained for codebook 0\.1\.0 .*uses 0\.2\.0 .*retrain with"):
+        load_model(tmp_path / "m", newer)
+
+    state = tmp_path / "m" / "state.skops"
+    state.write_bytes(state.read_bytes() + b"\0")
+    with pytest.raises(ClhsError, match="sha256 mismatch"):
+        load_model(tmp_path / "m", mini)
+
+
+def test_shipped_codebook_and_gold_data():
+    cb = load_codebook(ROOT / "codebook" / "clhs_mechanisms.yaml")
+    gold = TrainingSet.from_gold(ROOT / "corpus" / "gold" / "test.jsonl", cb)
+    assert gold.labels.shape == (len(gold), len(cb)) and set(np.unique(gold.labels)) <= {0, 1}
+    sim = CodebookSimilarity(cb)
+    hits = sum(int(np.argmax(sim.score([c.examples[0]])[0]) == j) for j, c in enumerate(cb.codes) if c.examples)
+    assert hits >= 0.8 * len(cb)
+    cues = CueMatcher(cb).score(gold.texts[:200])
+    assert cues.shape == (200, len(cb)) and ((0 <= cues) & (cues <= 1)).all() and cues.max() > 0
