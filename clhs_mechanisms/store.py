@@ -416,16 +416,26 @@ class Project:
 
     @property
     def codebook(self) -> Codebook:
-        """The current codebook version."""
+        """The current codebook version (parsed once per version, then reused)."""
         with self._guard(), self.engine.connect() as conn:
-            row = conn.execute(sa.select(codebooks.c.text).where(codebooks.c.current.is_(True))).first()
-        if row is None:
-            raise StoreError("the project has no codebook", where=self.where)
-        return parse_codebook(row.text, name="codebook (stored in project)")
+            sha = conn.execute(sa.select(codebooks.c.sha256).where(codebooks.c.current.is_(True))).scalar()
+            if sha is None:
+                raise StoreError("the project has no codebook", where=self.where)
+            cached = self.__dict__.get("_codebook")
+            if cached is not None and cached.sha256 == sha:
+                return cached
+            text = conn.execute(sa.select(codebooks.c.text).where(codebooks.c.sha256 == sha)).scalar_one()
+        self._codebook = parse_codebook(text, name="codebook (stored in project)")
+        return self._codebook
 
-    def load_codebook(self, codebook: Codebook, *, coder: str = "system") -> CodebookChange:
-        """Make ``codebook`` the current version. Removed codes are retired, never deleted."""
-        with self._guard(), self.engine.begin() as conn:
+    def load_codebook(self, codebook: Codebook, *, coder: str = "system",
+                      conn: Connection | None = None) -> CodebookChange:
+        """Make ``codebook`` the current version. Removed codes are retired, never deleted.
+
+        With ``conn`` the change joins that transaction (an exchange import loads its codes
+        in the same transaction as its documents and codings).
+        """
+        with self._guard(), self._within(conn) as conn:
             cur = conn.execute(sa.select(codebooks).where(codebooks.c.current.is_(True))).first()
             same = conn.execute(sa.select(codebooks.c.id).where(codebooks.c.sha256 == codebook.sha256)).first()
             if cur is not None and cur.sha256 == codebook.sha256:
@@ -622,10 +632,13 @@ class Project:
     # -- suggestions and decisions ------------------------------------------
 
     def add_suggestions(self, rows: Sequence[dict], *, method: str, model_version: str | None,
+                        segment_ids: Sequence[str] | None = None, codes: Sequence[str] | None = None,
                         coder: str = "system") -> int:
-        """Store machine suggestions; pending ones from earlier runs on the same segments become stale.
+        """Store machine suggestions for a batch of segments.
 
         Each row: ``segment_id, code, score, components (dict), evidence (list of dicts)``.
+        Pending suggestions from earlier runs on the scored segments (``segment_ids``,
+        default: those in ``rows``), restricted to ``codes`` if given, become stale.
         """
         cb = self.codebook
         unknown = sorted({r["code"] for r in rows} - set(cb.code_ids))
@@ -633,11 +646,12 @@ class Project:
             raise StoreError(unknown_code_message(unknown[0], cb.code_ids))
         created = now()
         with self._guard(), self.engine.begin() as conn:
-            seg_ids = sorted({r["segment_id"] for r in rows})
+            seg_ids = sorted(set(segment_ids) if segment_ids is not None else {r["segment_id"] for r in rows})
             for i in range(0, len(seg_ids), 500):
-                conn.execute(suggestions.update().where(
-                    suggestions.c.status == "pending", suggestions.c.segment_id.in_(seg_ids[i:i + 500])
-                ).values(status="stale"))
+                cond = [suggestions.c.status == "pending", suggestions.c.segment_id.in_(seg_ids[i:i + 500])]
+                if codes:
+                    cond.append(suggestions.c.code_id.in_(list(codes)))
+                conn.execute(suggestions.update().where(*cond).values(status="stale"))
             _bulk_insert(conn, suggestions, [
                 (new_id(), r["segment_id"], r["code"], float(r["score"]), method,
                  json.dumps(r.get("components", {})), json.dumps(r.get("evidence", [])), model_version,
@@ -646,17 +660,19 @@ class Project:
                       {"n": len(rows), "segments": len(seg_ids), "method": method, "model": model_version})
         return len(rows)
 
-    def decide(self, suggestion_id: str, action: str, *, coder: str, code: str | None = None) -> str:
-        """Accept, reject or re-code (``action='edit'`` with ``code``) a suggestion; returns the decision id.
+    def decide(self, suggestion_id: str, action: str, *, coder: str, code: str | None = None,
+               span: tuple[int, int] | None = None) -> str:
+        """Accept, reject or edit a suggestion; returns the decision id.
 
-        Accepting (or re-coding) creates a coding by ``coder`` that records the suggestion it
-        came from. A suggestion already decided is refused with who decided it and when;
-        nothing is overwritten.
+        ``edit`` applies another ``code`` and/or an adjusted ``span`` (start, end in the
+        document). Accepting or editing creates a coding by ``coder`` that records the
+        suggestion it came from. A suggestion already decided is refused with who decided
+        it and when; nothing is overwritten.
         """
         if action not in ("accept", "reject", "edit"):
             raise StoreError(f"unknown decision '{action}' (use accept, reject or edit)")
-        if action == "edit" and not code:
-            raise StoreError("a different-code decision needs the code to apply")
+        if action == "edit" and not code and span is None:
+            raise StoreError("an edit needs another code or an adjusted span")
         if code:
             self.require_code(code)
         with self._guard():
@@ -674,7 +690,8 @@ class Project:
                     if action != "reject":
                         doc_name = conn.execute(sa.select(documents.c.name).where(
                             documents.c.id == sug.document_id)).scalar_one()
-                        coding_id = self.add_coding(doc_name, sug.s, sug.e, final, coder=coder, origin="suggestion",
+                        start, end = span if span is not None else (sug.s, sug.e)
+                        coding_id = self.add_coding(doc_name, start, end, final, coder=coder, origin="suggestion",
                                                     suggestion_id=suggestion_id, conn=conn)
                     decision_id = new_id()
                     conn.execute(decisions.insert().values(
@@ -857,6 +874,102 @@ class Project:
                 "memos": count(memos),
                 "coders": count(coders),
             }
+
+    # -- exchange --------------------------------------------------------------
+    # For clhs_mechanisms.interop: importing a REFI-QDA project keeps the other tool's
+    # GUIDs, authors and dates. Every method here works inside the caller's transaction
+    # (``exchange_transaction``), so an import lands whole or not at all.
+
+    @contextmanager
+    def _within(self, conn: Connection | None) -> Iterator[Connection]:
+        """``conn`` itself, or a new transaction when it is None."""
+        if conn is not None:
+            yield conn
+        else:
+            with self.engine.begin() as new:
+                yield new
+
+    @contextmanager
+    def exchange_transaction(self) -> Iterator[Connection]:
+        """One write transaction for an import; database failures become StoreErrors."""
+        with self._guard(), self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def exchange_snapshot(self) -> Iterator[Connection]:
+        """A read transaction, so an export sees one consistent state of the project."""
+        with self._guard(), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def exchange_coder(self, conn: Connection, guid: str, name: str, *, kind: str = "human") -> str:
+        """The coder with id ``guid`` (or, failing that, called ``name``), created with that id if new."""
+        name = (name or "").strip() or f"user {guid[:8]}"
+        row = conn.execute(sa.select(coders.c.id).where(coders.c.id == guid)).first()
+        if row is None:
+            row = conn.execute(sa.select(coders.c.id).where(coders.c.name == name)).first()
+        if row is not None:
+            return row.id
+        conn.execute(coders.insert().values(id=guid, name=name, kind=kind, created_at=now()))
+        self._log(conn, name, "create", "coder", guid, {"kind": kind, "via": "exchange"})
+        return guid
+
+    def exchange_case(self, conn: Connection, guid: str, name: str, attributes: dict[str, str]) -> str:
+        """The case with id ``guid`` (or called ``name``), created with that id and attributes if new."""
+        row = conn.execute(sa.select(cases.c.id).where(sa.or_(cases.c.id == guid, cases.c.name == name))).first()
+        if row is not None:
+            return row.id
+        conn.execute(cases.insert().values(id=guid, name=name, attributes=json.dumps(attributes)))
+        return guid
+
+    def exchange_document(self, conn: Connection, doc_id: str, document: Document, units: Sequence[Segment], *,
+                          case_id: str | None, imported_at: str, coder: str = "system") -> None:
+        """Store a document under the id ``doc_id`` with its turns and segments."""
+        conn.execute(documents.insert().values(
+            id=doc_id, name=document.name, kind=document.kind, sha256=document.sha256, text=document.text,
+            attributes=json.dumps(dict(document.attributes)), source_path=document.source_path, case_id=case_id,
+            imported_at=imported_at))
+        self._insert_units(conn, doc_id, document, units)
+        self._log(conn, coder, "import", "document", doc_id,
+                  {"name": document.name, "sha256": document.sha256, "segments": len(units), "via": "exchange"})
+
+    def exchange_coding(self, conn: Connection, coding_id: str, doc_id: str, start: int, end: int, code: str, *,
+                        coder_id: str, created_at: str, origin: str = "import", coder: str = "system") -> None:
+        """Store a coding with the id, author and creation time it had in the other tool."""
+        doc = conn.execute(sa.select(documents.c.text).where(documents.c.id == doc_id)).first()
+        if doc is None:
+            raise StoreError(f"no document with id '{doc_id}' in the project")
+        if not 0 <= start < end <= len(doc.text):
+            raise StoreError(f"span {start}-{end} is outside the document (0-{len(doc.text)})")
+        seg_rows = conn.execute(sa.select(segments.c.id, segments.c.start, segments.c.end).where(
+            segments.c.document_id == doc_id, segments.c.retired.is_(False))).mappings().all()
+        conn.execute(codings.insert().values(
+            id=coding_id, document_id=doc_id, segment_id=_containing(seg_rows, start, end), start=start, end=end,
+            code_id=code, coder_id=coder_id, origin=origin, suggestion_id=None, quote=doc.text[start:end],
+            context_before=doc.text[max(0, start - CONTEXT_CHARS):start],
+            context_after=doc.text[end:end + CONTEXT_CHARS], status="active", created_at=created_at))
+        self._log(conn, coder, "code", "coding", coding_id,
+                  {"document": doc_id, "code": code, "start": start, "end": end, "via": "exchange"})
+
+    def exchange_memo(self, conn: Connection, memo_id: str, target_type: str, target_id: str | None, *,
+                      coder_id: str, text: str, created_at: str, updated_at: str, coder: str = "system") -> None:
+        """Store a memo with the id, author and dates it had in the other tool."""
+        conn.execute(memos.insert().values(id=memo_id, target_type=target_type, target_id=target_id,
+                                           coder_id=coder_id, text=text, created_at=created_at,
+                                           updated_at=updated_at))
+        self._log(conn, coder, "memo", target_type, target_id, {"memo": memo_id, "via": "exchange"})
+
+    def exchange_code_guid(self, conn: Connection, code_id: str, guid: str) -> bool:
+        """Give a code the GUID it had in the other tool (unless another code has it); True if set."""
+        if conn.execute(sa.select(codes.c.id).where(codes.c.id == guid)).first() is not None:
+            return False
+        return bool(conn.execute(codes.update().where(codes.c.code_id == code_id).values(id=guid)).rowcount)
+
+    def exchange_meta(self, conn: Connection, key: str, value: str) -> None:
+        """Set a ``meta`` entry inside the caller's transaction."""
+        if conn.execute(sa.select(meta_table.c.key).where(meta_table.c.key == key)).first():
+            conn.execute(meta_table.update().where(meta_table.c.key == key).values(value=value))
+        else:
+            conn.execute(meta_table.insert().values(key=key, value=value))
 
 
 def _bulk_insert(conn: Connection, table: sa.Table, rows: list[tuple]) -> None:

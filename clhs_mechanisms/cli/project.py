@@ -47,7 +47,16 @@ def init(directory: str | None, codebook_file: str | None, db_url: str | None) -
 @user_errors
 def import_(paths: tuple[str, ...], kind: str | None, attributes: str | None, replace: bool, text_column: str,
             max_sentences: int, project_dir: str | None, db_url: str | None) -> None:
-    """Import transcripts (.txt .md .vtt .srt .docx) and literature tables (.csv .xlsx)."""
+    """Import transcripts (.txt .md .vtt .srt .docx) and literature tables (.csv .xlsx).
+
+    REFI-QDA files (.qdc codebooks, .qdpx projects) go to `clhs import-qdc` / `clhs import-qdpx`.
+    """
+    from .interop import refi_dispatch, run_refi_import
+    refi = refi_dispatch(paths)
+    if refi is not None:
+        for path in refi:
+            run_refi_import(path, project_dir, db_url, kind=kind or "interview", max_sentences=max_sentences)
+        return
     from ..ingest import import_paths
     from ..segment import Segmenter
     with open_project(project_dir, db_url) as project:
@@ -155,13 +164,26 @@ def export() -> None:
 
 
 @export.command("codings")
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
-@click.option("--output", "-o", metavar="FILE", default=None, help="Write to FILE (default: standard output).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--output", "-o", metavar="FILE", default=None,
+              help="Write to FILE (default: standard output; xlsx needs a FILE).")
 @project_option
 @user_errors
 def export_codings(fmt: str, output: str | None, project_dir: str | None) -> None:
-    """Codings as a tidy table (one row per coding), ready for R and pandas."""
+    """Codings as a tidy table (one row per coding), ready for R and pandas.
+
+    xlsx: a 'codings' sheet, a 'codes' sheet and one sheet of quotes per code.
+    """
     from ..interop.tables import codings_table, write_csv
+    if fmt == "xlsx":
+        from ..errors import ClhsError
+        from ..interop.xlsx import codings_workbook
+        if not output:
+            raise ClhsError("an Excel export needs --output FILE")
+        with open_project(project_dir) as project:
+            n = codings_workbook(project, output)
+        click.echo(f"wrote {n} codings to {output}", err=True)
+        return
     with open_project(project_dir) as project:
         table = codings_table(project)
     if output:
@@ -177,10 +199,25 @@ def export_codings(fmt: str, output: str | None, project_dir: str | None) -> Non
 @main.command()
 @click.argument("directory", required=False, default="clhs-demo")
 @click.option("--force", is_flag=True, help="Replace DIRECTORY if it already holds a demo project.")
+@click.option("--no-train", is_flag=True, help="Skip training and suggestions (faster).")
+@click.option("--no-app", is_flag=True, help="Do not start the review app at the end.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True)
 @user_errors
-def demo(directory: str, force: bool) -> None:
-    """Build a project from the shipped corpus and codebook, run every stage, print a summary."""
+def demo(directory: str, force: bool, no_train: bool, no_app: bool, port: int) -> None:
+    """Build a project from the shipped corpus and codebook, run every stage, open the review app."""
+    import subprocess
+
     from ..demo import run_demo
-    run_demo(Path(directory), force=force, echo=click.echo)
+    from .app import app_command
+    path = Path(directory)
+    run_demo(path, force=force, train=not no_train, echo=click.echo).close()
+    if no_app:
+        click.echo(f"next: clhs app --project {path}")
+        return
+    click.echo(f"review app at http://127.0.0.1:{port} (Ctrl+C to stop)")
+    try:
+        subprocess.run(app_command(path, port), check=False)
+    except KeyboardInterrupt:
+        pass
 
 

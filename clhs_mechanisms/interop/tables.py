@@ -1,23 +1,37 @@
-"""Codings as tidy tables, written atomically."""
+"""Codings as tidy tables (one row per coding), written atomically as CSV or Excel."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import ClhsError
 from ..store import Project
+from .files import atomic_path
 
 CODING_COLUMNS = ["coding_id", "document", "kind", "case", "speaker", "code", "code_label", "domain", "coder",
-                  "coder_kind", "start", "end", "quote", "origin", "created_at"]
+                  "coder_kind", "start", "end", "quote", "memo", "origin", "created_at"]
+MEMO_SEPARATOR = "\n---\n"
+
+
+def coding_memos(project: Project) -> dict[str, str]:
+    """Coding id -> the text of its memos, oldest first, joined by a ``---`` line."""
+    memos = project.memos()
+    memos = memos[memos["target_type"] == "coding"]
+    out: dict[str, list[str]] = {}
+    for row in memos.itertuples():
+        out.setdefault(row.target_id, []).append(row.text)
+    return {k: MEMO_SEPARATOR.join(v) for k, v in out.items()}
 
 
 def codings_table(project: Project) -> pd.DataFrame:
-    """One row per active coding, with document attributes as ``attr_<name>`` columns."""
+    """One row per active coding, with its memos and document attributes as ``attr_<name>`` columns.
+
+    Spans are Unicode code points, end-exclusive: ``quote == document_text[start:end]``.
+    """
     df = project.codings().rename(columns={"id": "coding_id"})
+    memos = coding_memos(project)
+    df["memo"] = [memos.get(i, "") for i in df["coding_id"]]
     attrs = pd.DataFrame(list(df["attributes"]), index=df.index) if len(df) else pd.DataFrame(index=df.index)
     attrs = attrs.add_prefix("attr_")
     return pd.concat([df[CODING_COLUMNS], attrs], axis=1)
@@ -25,16 +39,6 @@ def codings_table(project: Project) -> pd.DataFrame:
 
 def write_csv(table: pd.DataFrame, path: str | Path) -> None:
     """Write ``table`` as UTF-8 CSV; the file appears whole or not at all."""
-    target = Path(path)
-    if target.is_dir():
-        raise ClhsError("is a directory", where=str(target))
-    if not target.parent.exists():
-        raise ClhsError("no such directory", where=str(target.parent))
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
             table.to_csv(fh, index=False)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
