@@ -12,6 +12,8 @@ from .errors import ClhsError
 from .ingest import import_paths
 from .store import DB_NAME, Project
 
+GOLD_CODER = "gold"
+
 
 def shipped_corpus_path() -> Path:
     """The sample corpus shipped with the package (interviews/, literature/, gold/)."""
@@ -31,20 +33,58 @@ def _fresh(directory: Path, force: bool) -> None:
     shutil.rmtree(directory)
 
 
-def run_demo(directory: Path, *, force: bool = False, echo: Callable[[str], None] = print) -> Project:
-    """Build the demo project in ``directory`` and print what each stage did."""
+def run_demo(directory: Path, *, force: bool = False, train: bool = True,
+             echo: Callable[[str], None] = print) -> Project:
+    """Build the demo project in ``directory`` and print what each stage did.
+
+    Stages: codebook; import of the interviews and literature; the gold codings of the
+    training documents (coder ``gold``) and the blind double coding (``coder-1``,
+    ``coder-2``); a model trained on the codebook and the gold training data; machine
+    suggestions for the held-out documents, which nobody has coded; co-occurrence,
+    hypotheses and agreement on what is coded.
+    """
+    from .analysis import Frames, agreement, cooccurrence, evaluate_hypotheses, rating_table
+    from .assist import suggest as run_suggest
+    from .assist import train as run_train
+    from .interop.gold import import_codings_jsonl
+
     corpus = shipped_corpus_path()
     _fresh(directory, force)
     codebook = load_codebook(shipped_codebook_path())
     project = Project.init(directory, codebook, name="CLHS mechanisms demo")
     echo(f"1. codebook: {codebook.title} {codebook.version}: {len(codebook.domains)} domains, "
          f"{len(codebook)} codes, {len(codebook.hypotheses)} hypotheses")
-    for label in ("interview", "literature"):
-        results = list(import_paths(project, [corpus / f"{label}s" if label == "interview" else corpus / label]))
+    for label, sub in (("interview", "interviews"), ("literature", "literature")):
+        results = list(import_paths(project, [corpus / sub]))
         echo(f"2. imported {len(results)} {label} documents: {sum(r.segments for r in results)} segments, "
              f"{sum(r.words for r in results)} words")
+    gold = corpus / "gold"
+    n_gold = import_codings_jsonl(project, gold / "train.jsonl", coder=GOLD_CODER)
+    n_1 = import_codings_jsonl(project, gold / "first_coder.jsonl", coder="coder-1")
+    n_2 = import_codings_jsonl(project, gold / "second_coder.jsonl", coder="coder-2")
+    echo(f"3. codings: {n_gold} gold codings of the training documents; blind double coding: "
+         f"{n_1} by coder-1, {n_2} by coder-2")
+    if train:
+        model = run_train(project)
+        coded = set(project.codings()["document"])
+        held_out = [d for d in project.documents()["name"] if d not in coded]
+        report = run_suggest(project, documents=held_out)
+        echo(f"4. assisted coding: model {model.version} trained on {model.n_training} texts; "
+             f"{report.suggestions} suggestions for {report.segments} segments of {len(held_out)} uncoded documents")
+    frames = Frames.from_project(project, coders=[GOLD_CODER])
+    table = cooccurrence(frames.codings, frames.segments, frames.documents, unit="segment")
+    top = table.sort_values("jaccard", ascending=False).head(3)
+    pairs = "; ".join(f"{r.code_a} + {r.code_b} (Jaccard {r.jaccard:.2f}, n12={r.n12})" for r in top.itertuples())
+    echo(f"5. co-occurrence (segments, gold): strongest pairs: {pairs}")
+    verdicts = evaluate_hypotheses(frames.codings, frames.segments, frames.documents, codebook.hypotheses,
+                                   codebook=codebook)["verdict"].value_counts()
+    echo("6. hypotheses H1-H10: " + ", ".join(f"{n} {v}" for v, n in verdicts.items()))
+    both = Frames.from_project(project, coders=["coder-1", "coder-2"])
+    kappa = agreement(rating_table(both.codings, both.segments, coders=["coder-1", "coder-2"]), n_boot=0,
+                      statistics=["cohen_kappa"])
+    pooled = kappa[kappa["code"] == "(all codes)"]["value"].iloc[0]
+    echo(f"7. agreement coder-1 vs coder-2 (segments, pooled over codes): Cohen's kappa {pooled:.2f}")
     info = project.status()
-    echo(f"3. project {directory}: {info['documents']} documents, {info['cases']} cases, "
-         f"{info['segments']} segments ({info['codable_segments']} codable), {info['codings']} codings")
-    echo(f"next: clhs status --project {directory}")
+    echo(f"project {directory}: {info['documents']} documents, {info['segments']} segments, "
+         f"{info['codings']} codings, {info['pending_suggestions']} suggestions to review")
     return project

@@ -110,11 +110,12 @@ def test_more_bad_input_exit_2(run, proj, tmp_path, transcript_file):
 
 
 def test_demo_builds_a_project_from_the_shipped_corpus(run, tmp_path):
-    result = run("demo", str(tmp_path / "demo"))
+    result = run("demo", str(tmp_path / "demo"), "--no-train", "--no-app")
     assert result.exit_code == 0, result.output
     info = json.loads(run("status", "--json", "--project", str(tmp_path / "demo")).output)
     assert info["codes"] == 35 and info["interviews"] >= 16 and info["literature"] >= 1
     assert info["cases"] >= 16 and info["codable_segments"] > 0
-    again = run("demo", str(tmp_path / "demo"))
+    assert info["codings"] > 1000 and "hypotheses H1-H10" in result.output and "Cohen's kappa" in result.output
+    again = run("demo", str(tmp_path / "demo"), "--no-app")
     assert again.exit_code == 2 and "--force" in again.output
-    assert run("demo", str(tmp_path / "demo"), "--force").exit_code == 0
+    assert run("demo", str(tmp_path / "demo"), "--force", "--no-train", "--no-app").exit_code == 0

@@ -1,0 +1,151 @@
+"""Review: the active-learning queue, one suggestion at a time."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from clhs_mechanisms.app import state
+from clhs_mechanisms.app.trainer import trainer
+from clhs_mechanisms.assist import current_model_info, queue
+from clhs_mechanisms.errors import ClhsError
+
+project = state.project()
+codebook = project.codebook
+colours = state.domain_colours(project)
+st.title("Review suggestions")
+
+left, right = st.columns([3, 1])
+with right:
+    mode = st.selectbox("Order", ["uncertain", "code", "document", "confident"], key="review_mode",
+                        format_func={"uncertain": "Most uncertain first", "code": "By code",
+                                     "document": "By document", "confident": "Highest confidence first"}.get)
+    only_code = st.selectbox("Only code", codebook.code_ids, index=None, key="review_code",
+                             placeholder="all codes")
+    every = st.number_input("Retrain after N decisions", 5, 500, 25, step=5, key="retrain_every")
+
+pending = project.suggestions()
+all_suggestions = project.suggestions(status=None)
+decided = int((all_suggestions["status"] == "decided").sum())
+total = decided + len(pending)
+with right:
+    st.progress(decided / total if total else 0.0, text=f"{decided} decided / {len(pending)} pending")
+    with st.expander("Per code"):
+        per = all_suggestions[all_suggestions["status"].isin(["pending", "decided"])]
+        st.dataframe(per.pivot_table(index="code", columns="status", values="id", aggfunc="count", fill_value=0),
+                     width="stretch")
+    info = current_model_info(project)
+    job = trainer()
+    st.caption(f"Model: {info['version'] if info else 'none yet (cue and similarity suggestions only)'}")
+    if job.message:
+        st.caption(job.message)
+
+
+
+def context(row) -> None:
+    """A neighbouring segment, greyed out, escaped."""
+    line = f"{row.speaker or '—'}: {row.text}"
+    st.markdown(f"<div style='color:#777'>{state.highlight(line, [])}</div>", unsafe_allow_html=True)
+
+
+skipped: set[str] = st.session_state.setdefault("skipped", set())
+items = queue(project, mode=mode, limit=None, code=only_code)
+items = items[~items["id"].isin(skipped)]
+
+with left:
+    if items.empty:
+        st.info("No pending suggestions. Run `clhs suggest` (or wait for the next retrain) to get more.")
+        st.stop()
+    item = items.iloc[0]
+    code = codebook.code(item["code"])
+    segs = project.segments(document=item["document"])
+    pos = segs.index[segs["id"] == item["segment_id"]][0]
+    before = segs.loc[max(segs.index[0], pos - 2):pos - 1]
+    after = segs.loc[pos + 1:pos + 2]
+    attrs = project.documents().set_index("name").loc[item["document"], "attributes"]
+    st.caption(f"**{item['document']}** · speaker **{item['speaker'] or '—'}** · "
+               + " · ".join(f"{k}: {v}" for k, v in attrs.items() if k in ("role", "site", "network")))
+    for row in before.itertuples():
+        context(row)
+    spans = [(e["start"], e["end"], colours[code.id], e["why"]) for e in item["evidence"]]
+    st.markdown(f"<div style='font-size:1.1em;padding:.6em;border-left:4px solid {colours[code.id]}'>"
+                f"{state.highlight(item['text'], spans)}</div>", unsafe_allow_html=True)
+    for row in after.itertuples():
+        context(row)
+
+    threshold = item["components"].get("threshold", 0.5)
+    st.subheader(f"{code.label} (`{code.id}`)")
+    st.caption(f"score {item['score']:.2f} (threshold {threshold:.2f}) · {item['method']} · "
+               + " · ".join(f"{k} {v:.2f}" for k, v in item["components"].items() if k != "threshold")
+               + (" · evidence: " + "; ".join(e["why"] for e in item["evidence"]) if item["evidence"] else ""))
+    with st.expander("Definition"):
+        st.write(code.definition)
+        st.markdown("**Include:** " + "; ".join(code.include))
+        st.markdown("**Exclude:** " + "; ".join(f"{e.text} (→ `{e.code}`)" for e in code.exclude))
+
+    who = state.coder()
+    span_choice = st.radio("Span", ["this segment", "+ previous segment", "+ next segment"], horizontal=True,
+                           key="span_choice", disabled=not who)
+    start, end = int(item["start"]), int(item["end"])
+    if span_choice == "+ previous segment" and len(before):
+        start = int(before.iloc[-1]["start"])
+    if span_choice == "+ next segment" and len(after):
+        end = int(after.iloc[0]["end"])
+    span = None if (start, end) == (int(item["start"]), int(item["end"])) else (start, end)
+
+    # Actions are callbacks bound to the item shown: a rerun after someone else's decision
+    # must never apply this click to a different suggestion.
+    target = (item["id"], item["code"], item["document"], item["segment_id"], start, end)
+
+    def act(action: str, shown: tuple, span: tuple[int, int] | None, code: str | None = None) -> None:
+        sid, suggested, document, segment_id, s_start, s_end = shown
+        try:
+            if action == "accept" and (span or code):
+                project.decide(sid, "edit", coder=state.require_coder(), code=code, span=span)
+            else:
+                project.decide(sid, action, coder=state.require_coder(), code=code, span=span)
+            st.session_state.pop("conflict", None)
+            st.session_state["decisions_since_train"] = st.session_state.get("decisions_since_train", 0) + 1
+            if st.session_state["decisions_since_train"] >= every:
+                st.session_state["decisions_since_train"] = 0
+                trainer().start(state.project_dir())
+        except ClhsError as exc:
+            st.session_state["conflict"] = (shown, str(exc), action, code or suggested)
+
+    def skip(shown: tuple) -> None:
+        skipped.add(shown[0])
+
+    def disagree(conflict: tuple) -> None:
+        (sid, suggested, document, segment_id, s_start, s_end), message, action, code = conflict
+        project.add_memo(f"Disagreement: {who} would {action} '{code}' here. ({message})", coder=who,
+                         target_type="segment", target_id=segment_id)
+        if action != "reject":
+            project.add_coding(document, s_start, s_end, code, coder=who)
+        st.session_state.pop("conflict", None)
+
+    b1, b2, b3 = st.columns(3)
+    b1.button("Accept", type="primary", shortcut="A", disabled=not who, width="stretch", on_click=act,
+              args=("accept", target, span))
+    b2.button("Reject", shortcut="X", disabled=not who, width="stretch", on_click=act, args=("reject", target, None))
+    b3.button("Skip", shortcut="N", width="stretch", on_click=skip, args=(target,))
+
+    conflict = st.session_state.get("conflict")
+    if conflict:
+        st.warning(conflict[1])
+        c_yes, c_no = st.columns(2)
+        c_yes.button("Record my disagreement", disabled=not who, on_click=disagree, args=(conflict,))
+        c_no.button("Dismiss", on_click=lambda: st.session_state.pop("conflict", None))
+
+    with st.expander("Different code / add another code", expanded=False):
+        other = st.selectbox("Code", codebook.code_ids, index=None, key="other_code", placeholder="search codes",
+                             format_func=lambda c: f"{c} — {codebook.code(c).label}")
+        c1, c2 = st.columns(2)
+        c1.button("Apply this code instead", disabled=not (who and other), on_click=act,
+                  args=("edit", target, span, other))
+        if c2.button("Add as another code", disabled=not (who and other)):
+            project.add_coding(item["document"], start, end, other, coder=who)
+            st.toast(f"Added {other}")
+    with st.expander("Memo on this segment"):
+        memo = st.text_area("Memo", key="review_memo")
+        if st.button("Save memo", disabled=not (who and memo.strip())):
+            project.add_memo(memo, coder=who, target_type="segment", target_id=item["segment_id"])
+            st.toast("Memo saved")

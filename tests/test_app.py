@@ -1,0 +1,140 @@
+"""The review app through Streamlit's AppTest: every page loads, actions change the store as intended."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from clhs_mechanisms import Project, import_paths
+from clhs_mechanisms.assist import queue
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGES = Path(__file__).resolve().parents[1] / "clhs_mechanisms" / "app" / "pages"
+
+NASTY = """Interviewer: What happened next?
+P07: I give back because someone helped us. <script>alert('x')</script> The registry form was easy.
+Interviewer: And the dashboard?
+P07: The dashboard <img src=x onerror=alert(1)> shows every centre. We joined for the credit, honestly.
+"""
+
+
+@pytest.fixture()
+def app_project(tmp_path, mini_codebook, monkeypatch):
+    f = tmp_path / "p07.txt"
+    f.write_text(NASTY, encoding="utf-8")
+    project = Project.init(tmp_path / "proj", mini_codebook)
+    list(import_paths(project, [f]))
+    segs = project.segments(codable_only=True)
+    project.add_suggestions([
+        {"segment_id": segs.id.iloc[0], "code": "mot_help", "score": 0.62,
+         "components": {"cues": 0.7, "threshold": 0.5},
+         "evidence": [{"start": 2, "end": 11, "text": "give back", "why": "cue 'give back'"}]},
+        {"segment_id": segs.id.iloc[-1], "code": "ppi_registry", "score": 0.55,
+         "components": {"threshold": 0.5}, "evidence": []},
+    ], method="ensemble", model_version="test")
+    monkeypatch.setenv("CLHS_PROJECT", str(project.directory))
+    return project
+
+
+def _app(page: str | None = None, coder: str | None = "ana") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    if coder:
+        at.session_state["coder"] = coder
+    at.run()
+    if page:
+        at.switch_page(str(PAGES / page))
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_every_page_loads(app_project):
+    for page in ["review.py", "documents.py", "codebook.py", "cooccurrence.py", "agreement.py", "export.py"]:
+        at = _app(page)
+        assert at.title, page
+
+
+def test_missing_project_shows_message_not_traceback(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLHS_PROJECT", str(tmp_path / "nowhere"))
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    assert "Cannot open the project" in at.error[0].value and "no such project directory" in at.error[0].value
+
+
+def test_accept_records_decision_with_coder(app_project):
+    at = _app()
+    _button(at, "Accept").click().run()
+    assert not at.exception
+    d = app_project.decisions()
+    assert len(d) == 1 and d.coder.iloc[0] == "ana" and d.action.iloc[0] == "accept"
+    assert app_project.codings().coder.tolist() == ["ana"]
+
+
+def test_reject_and_different_code_and_memo(app_project):
+    at = _app(coder="ben")
+    _button(at, "Reject").click().run()
+    at.selectbox(key="other_code").set_value("mot_credit").run()
+    at.text_area(key="review_memo").input("Clear case of credit.").run()
+    _button(at, "Save memo").click().run()
+    _button(at, "Apply this code instead").click().run()
+    assert not at.exception
+    d = app_project.decisions()
+    # the queue shows the most uncertain first: ppi_registry (0.55) before mot_help (0.62)
+    assert list(d.action) == ["reject", "edit"] and list(d.code) == ["ppi_registry", "mot_credit"]
+    assert list(d.suggested) == ["ppi_registry", "mot_help"]
+    assert app_project.memos().text.tolist() == ["Clear case of credit."]
+
+
+def test_no_coder_no_decision(app_project):
+    at = _app(coder=None)
+    assert _button(at, "Accept").disabled
+    assert app_project.decisions().empty
+
+
+def test_second_reviewer_is_told_and_may_disagree(app_project):
+    at = _app(coder="ana")  # ana's page shows the first item
+    first = queue(app_project, limit=1).id.iloc[0]
+    app_project.decide(first, "reject", coder="ben")  # ben decides it in another browser
+    _button(at, "Accept").click().run()
+    assert any("already decided (reject) by ben" in w.value for w in at.warning)
+    _button(at, "Record my disagreement").click().run()
+    assert len(app_project.decisions()) == 1 and app_project.decisions().coder.iloc[0] == "ben"
+    assert "Disagreement" in app_project.memos().text.iloc[0]
+    assert app_project.codings().coder.tolist() == ["ana"]  # ana's own view is kept as her coding
+
+
+def test_transcript_html_is_escaped(app_project):
+    for page in ("review.py", "documents.py"):
+        at = _app(page)
+        html = "".join(m.value for m in at.markdown)
+        assert "<script>" not in html and "<img" not in html
+        assert "&lt;script&gt;" in html or "&lt;img" in html
+
+
+def test_documents_filter_manual_coding_and_memo(app_project):
+    at = _app("documents.py")
+    at.selectbox(key="doc_coded").set_value("uncoded").run()
+    at.multiselect(key="doc_codes").set_value(["ppi_registry"]).run()
+    _button(at, "Apply codes").click().run()
+    assert not at.exception
+    c = app_project.codings()
+    assert c.code.tolist() == ["ppi_registry"] and c.origin.tolist() == ["manual"]
+    assert at.info and "No documents match" in at.info[0].value  # now coded, so filtered out
+    at.selectbox(key="doc_coded").set_value("all").run()
+    at.text_area(key="doc_memo").input("Read again.").run()
+    _button(at, "Save memo").click().run()
+    assert app_project.memos().target_type.tolist() == ["document"]
+
+
+def test_codebook_page_reports_a_code(app_project):
+    app_project.add_coding("p07.txt", 0, 12, "mot_help", coder="ana")
+    at = _app("codebook.py")
+    at.selectbox(key="cb_code").set_value("mot_help").run()
+    assert any("1 codings" in m.value for m in at.markdown)
+    assert at.get("download_button")

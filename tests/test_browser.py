@@ -1,0 +1,120 @@
+"""The critical path in a real browser: start the app, accept a suggestion, find the decision in the store.
+
+Needs Debian's chromium (/usr/bin/chromium) and the Playwright Python package; `.ci/run`
+installs both. Outside CI the test is skipped when either is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from clhs_mechanisms import Project, import_paths
+from clhs_mechanisms.cli.app import app_command
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _requirements() -> None:
+    missing = []
+    if not shutil.which(CHROMIUM):
+        missing.append(CHROMIUM)
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        missing.append("playwright")
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser test needs {', '.join(missing)} (.ci/run installs them)")
+        pytest.skip(f"needs {', '.join(missing)}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def served(tmp_path, mini_codebook, transcript_file):
+    _requirements()
+    project = Project.init(tmp_path / "proj", mini_codebook)
+    list(import_paths(project, [transcript_file]))
+    seg = project.segments(codable_only=True).iloc[0]
+    project.add_suggestions([{"segment_id": seg.id, "code": "mot_help", "score": 0.7,
+                              "components": {"threshold": 0.5}, "evidence": []}],
+                            method="ensemble", model_version="test")
+    port = _free_port()
+    server = subprocess.Popen(app_command(project.directory, port), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        server.kill()
+        pytest.fail("the app did not start: " + server.stdout.read().decode(errors="replace")[-2000:])
+    yield project, url
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    project.close()
+
+
+def _idle(page) -> None:
+    """Wait until the script run is over (Streamlit shows a status widget while it runs)."""
+    page.wait_for_timeout(1_000)
+    page.get_by_role("button", name="Stop").wait_for(state="hidden", timeout=60_000)
+
+
+def test_accept_in_browser_persists_decision_with_coder(served, tmp_path):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    project, url = served
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page()
+        try:
+            page.goto(url)
+            page.get_by_text("Memo on this segment").wait_for(timeout=60_000)  # the page is complete
+            name_box = page.get_by_label("Your name or initials")
+            for _ in range(5):  # a choice made while the first run is still finishing can be lost; repeat it
+                _idle(page)
+                page.get_by_role("combobox", name="Coder").click()
+                page.get_by_role("option", name="(new coder)").click()
+                try:
+                    name_box.wait_for(timeout=5_000)
+                    break
+                except PlaywrightTimeout:
+                    continue
+            name_box.fill("dana")
+            name_box.press("Enter")
+            page.get_by_text("Coding as").wait_for(timeout=20_000)
+            _idle(page)
+            page.get_by_role("button", name="Accept").click()
+            deadline = time.time() + 20
+            while time.time() < deadline and project.decisions().empty:
+                time.sleep(0.3)
+            page.screenshot(path=str(tmp_path / "after_accept.png"))
+        finally:
+            browser.close()
+    decisions = project.decisions()
+    assert len(decisions) == 1
+    assert decisions.coder.iloc[0] == "dana" and decisions.action.iloc[0] == "accept"
+    assert project.codings().coder.tolist() == ["dana"]
