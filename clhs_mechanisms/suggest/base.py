@@ -7,6 +7,7 @@ human decision is needed before anything becomes a coding.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -106,11 +107,16 @@ def term_spans(text: str, term: str) -> list[tuple[int, int]]:
 
     Words may be separated by any non-word characters in the text.
     """
+    pattern = _term_pattern(term)
+    return [] if pattern is None else [(m.start(), m.end()) for m in pattern.finditer(text)]
+
+
+@lru_cache(maxsize=65536)
+def _term_pattern(term: str) -> re.Pattern | None:
     words = term.split()
     if not words:
-        return []
-    pattern = r"(?<!\w)" + r"\W+".join(re.escape(w) for w in words) + r"(?!\w)"
-    return [(m.start(), m.end()) for m in re.finditer(pattern, text, flags=re.IGNORECASE)]
+        return None
+    return re.compile(r"(?<!\w)" + r"\W+".join(re.escape(w) for w in words) + r"(?!\w)", re.IGNORECASE)
 
 
 def top_term_evidence(text: str, contributions: dict[str, float], *, k: int = 5, label: str = "term") -> list:

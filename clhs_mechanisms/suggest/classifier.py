@@ -206,10 +206,17 @@ class CodeClassifier:
             return np.zeros((0, len(self.codes)))
         return self.score_cached(self.transform_cache(texts, roles))
 
-    def evidence(self, text: str, code: str, role: str | None = None, k: int = 5) -> list[Evidence]:
-        """Words/bigrams (coef x tf-idf) and cue matches that raised this segment's score most."""
+    def term_rows(self, texts: Sequence[str]):
+        """Word TF-IDF rows of ``texts``, so ``evidence`` can skip vectorising one text at a time."""
+        return self.word_.transform(list(texts)).tocsr()
+
+    def evidence(self, text: str, code: str, role: str | None = None, k: int = 5, *, row=None) -> list[Evidence]:
+        """Words/bigrams (coef x tf-idf) and cue matches that raised this segment's score most.
+
+        ``row``: this text's row of ``term_rows`` (computed here when not given).
+        """
         j = code_index(self.codes, code)
-        x = self.word_.transform([text]).tocoo()
+        x = (row if row is not None else self.word_.transform([text])).tocoo()
         names = feature_names(self, self.word_)
         contrib = {names[c]: float(v * self.coef_[c, j]) for c, v in zip(x.col, x.data)}
         out = top_term_evidence(text, contrib, k=k, label="term")

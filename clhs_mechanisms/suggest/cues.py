@@ -125,12 +125,19 @@ class CueMatcher:
             hits.append(CueHit(ci, j, self._cues[ci][j], span.start_char, span.end_char, negated, hedged))
         return hits
 
+    def share_matches(self, other: "CueMatcher") -> None:
+        """Use ``other``'s cache of hits: matching depends only on the codebook, not on weights,
+        so matchers of one codebook need to run spaCy over a text once between them."""
+        if other.codes != self.codes:
+            raise ValueError("cue matchers of different codebooks cannot share matches")
+        self._cache = other._cache
+
     def match(self, texts: Sequence[str]) -> list[list[CueHit]]:
         """The cue hits of each text (cached by text)."""
         texts, _ = check_texts(texts)
         todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if len(self._cache) + len(todo) > 300_000:
-            self._cache.clear()
+            self._cache.clear()  # in place: matchers sharing this cache see the same state
             todo = list(dict.fromkeys(texts))
         for text, doc in zip(todo, self.nlp.pipe(todo, batch_size=512)):
             self._cache[text] = self._hits(doc)

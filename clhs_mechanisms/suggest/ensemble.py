@@ -45,8 +45,14 @@ class Ensemble:
         self.member_names = tuple(members)
         self.folds, self.C, self.random_state = folds, C, random_state
         self.members = {m: MEMBERS[m](codebook) for m in self.member_names}
+        self._share_matches()
         self.stack_ = np.full((len(self.codes), len(self.member_names) + 1), np.nan)  # coefs + intercept
         self.thresholds_ = np.full(len(self.codes), DEFAULT_THRESHOLD)
+
+    def _share_matches(self) -> None:
+        """The classifier's cue features and the cue member match the same texts: match once."""
+        if "cues" in self.members and "classifier" in self.members:
+            self.members["classifier"].cues.share_matches(self.members["cues"])
 
     @property
     def thresholds(self) -> np.ndarray:
@@ -134,10 +140,13 @@ class Ensemble:
         components = {name: float(s[0, j]) for name, s in self.member_scores([text], [role]).items()}
         return components, self._merged_evidence(text, code, role)
 
-    def _merged_evidence(self, text: str, code: str, role: str | None) -> list[Evidence]:
+    def _merged_evidence(self, text: str, code: str, role: str | None, rows: dict | None = None) -> list[Evidence]:
         seen, evidence = set(), []
         for name in self.member_names:
-            for ev in self.members[name].evidence(text, code, role):
+            row = (rows or {}).get(name)
+            member = self.members[name]
+            found = member.evidence(text, code, role) if row is None else member.evidence(text, code, role, row=row)
+            for ev in found:
                 if (ev.start, ev.end) not in seen:
                     seen.add((ev.start, ev.end))
                     evidence.append(Evidence(ev.start, ev.end, ev.text, f"{name}: {ev.why}"))
@@ -148,14 +157,16 @@ class Ensemble:
         texts, roles = check_texts(texts, roles)
         scores = self.score(texts, roles)
         members = self.member_scores(texts, roles)  # once per batch, not once per suggestion
+        term_rows = {name: m.term_rows(texts) for name, m in self.members.items() if hasattr(m, "term_rows")}
         out = []
         for i, (text, role) in enumerate(zip(texts, roles)):
+            rows = {name: r[i] for name, r in term_rows.items()}
             row = []
             for j in np.argsort(-scores[i], kind="mergesort"):
                 if scores[i, j] < self.thresholds_[j] - margin:
                     continue
                 components = {name: float(s[i, j]) for name, s in members.items()}
-                evidence = self._merged_evidence(text, self.codes[j], role)
+                evidence = self._merged_evidence(text, self.codes[j], role, rows)
                 row.append(Scored(self.codes[j], float(scores[i, j]), float(self.thresholds_[j]), self.method,
                                   components, tuple(evidence)))
             out.append(row)
@@ -168,6 +179,7 @@ class Ensemble:
     def set_state(self, state: dict) -> "Ensemble":
         for name, st in state["members"].items():
             self.members[name].set_state(st)
+        self._share_matches()
         self.stack_ = np.asarray(state["stack"], dtype=float)
         self.thresholds_ = np.asarray(state["thresholds"], dtype=float)
         return self

@@ -102,10 +102,17 @@ class CodebookSimilarity:
         texts, _ = check_texts(texts, roles)
         return self._map(self.cosine(texts))
 
-    def evidence(self, text: str, code: str, role: str | None = None, k: int = 5) -> list:
-        """The shared words/bigrams contributing most to the cosine, as spans of ``text``."""
+    def term_rows(self, texts: Sequence[str]):
+        """Normalised word TF-IDF rows of ``texts``, so ``evidence`` can skip vectorising one at a time."""
+        return normalize(self.word_.transform(list(texts))).tocsr()
+
+    def evidence(self, text: str, code: str, role: str | None = None, k: int = 5, *, row=None) -> list:
+        """The shared words/bigrams contributing most to the cosine, as spans of ``text``.
+
+        ``row``: this text's row of ``term_rows`` (computed here when not given).
+        """
         j = code_index(self.codes, code)
-        seg = normalize(self.word_.transform([text]))
+        seg = row if row is not None else normalize(self.word_.transform([text]))
         refs = self.__dict__.get("_refs")
         if refs is None or refs[0] is not self.word_:
             refs = (self.word_, normalize(self.word_.transform([code_document(c) for c in self.codebook.codes])))
