@@ -119,6 +119,24 @@ def _term_pattern(term: str) -> re.Pattern | None:
     return re.compile(r"(?<!\w)" + r"\W+".join(re.escape(w) for w in words) + r"(?!\w)", re.IGNORECASE)
 
 
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
+
+
+@lru_cache(maxsize=8192)
+def _term_index(text: str) -> dict[str, list[tuple[int, int]]]:
+    """Spans of every word and word bigram of ``text`` as scikit-learn tokenises it (lower-case).
+
+    One pass per text instead of one regex search per candidate term.
+    """
+    words = [(m.group().lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    index: dict[str, list[tuple[int, int]]] = {}
+    for i, (w, s, e) in enumerate(words):
+        index.setdefault(w, []).append((s, e))
+        if i + 1 < len(words):
+            index.setdefault(f"{w} {words[i + 1][0]}", []).append((s, words[i + 1][2]))
+    return index
+
+
 def top_term_evidence(text: str, contributions: dict[str, float], *, k: int = 5, label: str = "term") -> list:
     """Evidence for the ``k`` terms with the largest positive contribution that occur in ``text``."""
     out: list[Evidence] = []
@@ -126,7 +144,7 @@ def top_term_evidence(text: str, contributions: dict[str, float], *, k: int = 5,
     for term, value in sorted(contributions.items(), key=lambda kv: -kv[1]):
         if value <= 0 or len(out) >= k:
             break
-        for s, e in term_spans(text, term):
+        for s, e in _term_index(text).get(term, ()) or term_spans(text, term):
             if any(s < te and ts < e for ts, te in taken):
                 continue
             out.append(Evidence(s, e, text[s:e], f"{label} '{term}' (+{value:.2f})"))

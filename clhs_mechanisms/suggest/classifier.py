@@ -213,12 +213,16 @@ class CodeClassifier:
     def evidence(self, text: str, code: str, role: str | None = None, k: int = 5, *, row=None) -> list[Evidence]:
         """Words/bigrams (coef x tf-idf) and cue matches that raised this segment's score most.
 
-        ``row``: this text's row of ``term_rows`` (computed here when not given).
+        ``row``: this text's row of ``term_rows`` as (column indices, values), computed here when
+        not given.
         """
         j = code_index(self.codes, code)
-        x = (row if row is not None else self.word_.transform([text])).tocoo()
+        if row is None:
+            x = self.word_.transform([text]).tocsr()
+            row = (x.indices, x.data)
+        cols, vals = row
         names = feature_names(self, self.word_)
-        contrib = {names[c]: float(v * self.coef_[c, j]) for c, v in zip(x.col, x.data)}
+        contrib = dict(zip(names[cols], (vals * self.coef_[cols, j]).tolist()))
         out = top_term_evidence(text, contrib, k=k, label="term")
         cue_col = self._block_slices()["cue"].start + j
         cue_score = float(self.cues.score([text])[0, j])

@@ -160,7 +160,8 @@ class Ensemble:
         term_rows = {name: m.term_rows(texts) for name, m in self.members.items() if hasattr(m, "term_rows")}
         out = []
         for i, (text, role) in enumerate(zip(texts, roles)):
-            rows = {name: r[i] for name, r in term_rows.items()}
+            rows = {name: (r.indices[r.indptr[i]:r.indptr[i + 1]], r.data[r.indptr[i]:r.indptr[i + 1]])
+                    for name, r in term_rows.items()}
             row = []
             for j in np.argsort(-scores[i], kind="mergesort"):
                 if scores[i, j] < self.thresholds_[j] - margin:

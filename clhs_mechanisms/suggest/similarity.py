@@ -109,17 +109,23 @@ class CodebookSimilarity:
     def evidence(self, text: str, code: str, role: str | None = None, k: int = 5, *, row=None) -> list:
         """The shared words/bigrams contributing most to the cosine, as spans of ``text``.
 
-        ``row``: this text's row of ``term_rows`` (computed here when not given).
+        ``row``: this text's row of ``term_rows`` as (column indices, values), computed here when
+        not given.
         """
         j = code_index(self.codes, code)
-        seg = row if row is not None else normalize(self.word_.transform([text]))
+        if row is None:
+            x = normalize(self.word_.transform([text])).tocsr()
+            row = (x.indices, x.data)
+        cols, vals = row
         refs = self.__dict__.get("_refs")
         if refs is None or refs[0] is not self.word_:
-            refs = (self.word_, normalize(self.word_.transform([code_document(c) for c in self.codebook.codes])))
+            docs = [code_document(c) for c in self.codebook.codes]
+            refs = (self.word_, normalize(self.word_.transform(docs)).toarray())
             self.__dict__["_refs"] = refs
-        prod = seg.multiply(refs[1][j]).tocoo()
+        shared = vals * refs[1][j, cols]
         names = feature_names(self, self.word_)
-        contrib = {names[c]: float(v) for c, v in zip(prod.col, prod.data) if v > 0}
+        keep = shared > 0
+        contrib = dict(zip(names[cols[keep]], shared[keep].tolist()))
         return top_term_evidence(text, contrib, k=k, label="shared term")
 
     def get_state(self) -> dict:
