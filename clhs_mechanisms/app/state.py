@@ -9,12 +9,15 @@ from __future__ import annotations
 import html
 import os
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import streamlit as st
 
 from ..errors import ClhsError
 from ..store import Project
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def project_dir() -> str:
@@ -92,3 +95,23 @@ def domain_colours(project: Project) -> dict[str, str]:
     cb = project.codebook
     colours = {d.id: d.color or "#888888" for d in cb.domains}
     return {c.id: colours.get(c.domain, "#888888") for c in cb.codes}
+
+
+def version() -> int:
+    """The project's change counter: the last audit-log entry (every change writes one)."""
+    import sqlalchemy as sa
+
+    from ..store import audit
+
+    with project().engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.max(audit.c.seq))).scalar() or 0)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _frame(path: str, change: int, what: str, kwargs: tuple) -> "pd.DataFrame":
+    return getattr(_open(path), what)(**dict(kwargs))
+
+
+def frame(what: str, **kwargs) -> "pd.DataFrame":
+    """``Project.<what>(**kwargs)``, read again only when the project has changed since."""
+    return _frame(project_dir(), version(), what, tuple(sorted(kwargs.items())))

@@ -11,7 +11,7 @@ from clhs_mechanisms.errors import ClhsError
 project = state.project()
 st.title("Inter-coder agreement")
 
-codings = project.codings()
+codings = state.frame("codings")
 coders = sorted(codings["coder"].unique())
 if len(coders) < 2:
     st.info("Agreement needs codings by at least two coders. " + (f"So far only {coders[0]} has coded."
@@ -26,7 +26,7 @@ if len(chosen) < 2:
     st.warning("Choose at least two coders.")
     st.stop()
 
-segments = project.segments()
+segments = state.frame("segments")
 texts = {name: project.document_text(name) for name in codings["document"].unique()} if unit == "character" else None
 try:
     ratings = rating_table(codings, segments, coders=chosen, unit=unit, texts=texts)
@@ -48,7 +48,7 @@ st.caption(per_code["formula"].iloc[0] if len(per_code) else "")
 st.dataframe(per_code[["code", "coders", "value", "ci_low", "ci_high", "units", "coded", "note"]], hide_index=True,
              width="stretch")
 
-suggestions = project.suggestions(status=None)
+suggestions = state.frame("suggestions", status=None)
 if len(suggestions) and unit != "character":
     with st.expander("The machine as a coder (suggestions at their thresholds)"):
         try:

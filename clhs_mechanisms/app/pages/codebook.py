@@ -9,7 +9,7 @@ from clhs_mechanisms.interop.codebook_doc import code_markdown
 
 project = state.project()
 codebook = project.codebook
-codings = project.codings()
+codings = state.frame("codings")
 st.title(f"Codebook · {codebook.title} {codebook.version}")
 st.caption(codebook.unit)
 

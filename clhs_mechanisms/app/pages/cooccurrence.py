@@ -15,12 +15,12 @@ project = state.project()
 codebook = project.codebook
 st.title("Co-occurrence")
 
-codings = project.codings()
+codings = state.frame("codings")
 if codings.empty:
     st.info("No codings yet: code some segments (Review or Documents) or import codings first.")
     st.stop()
-documents = project.documents()
-segments = project.segments()
+documents = state.frame("documents")
+segments = state.frame("segments")
 
 c1, c2, c3 = st.columns(3)
 measure = c1.selectbox("Measure", MEASURES, index=1, key="co_measure", help="\n\n".join(
@@ -43,8 +43,18 @@ if codings.empty:
     st.info("No codings match these filters.")
     st.stop()
 
+
+
+@st.cache_data(max_entries=16, show_spinner="Counting co-occurrences…")
+def _table(path: str, change: int, unit: str, coders: tuple[str, ...], docs: tuple[str, ...]):
+    """The co-occurrence table, recomputed only when the project or the choices change."""
+    chosen_codings = codings[codings["document"].isin(docs)]
+    return cooccurrence(chosen_codings, segments, documents, unit=unit, coders=list(coders) or None,
+                        tests=unit != "span")
+
+
 try:
-    table = cooccurrence(codings, segments, documents, unit=unit, coders=coders or None, tests=unit != "span")
+    table = _table(state.project_dir(), state.version(), unit, tuple(coders), tuple(sorted(set(codings["document"]))))
 except ClhsError as exc:
     state.report_error(exc)
     st.stop()

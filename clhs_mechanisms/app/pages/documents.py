@@ -17,8 +17,8 @@ codebook = project.codebook
 colours = state.domain_colours(project)
 st.title("Documents")
 
-docs = project.documents()
-codings = project.codings()
+docs = state.frame("documents")
+codings = state.frame("codings")
 attrs = pd.DataFrame(list(docs["attributes"]), index=docs.index)
 table = pd.concat([docs[["name", "kind", "case", "segments"]], attrs.reindex(columns=["role", "site", "network"])],
                   axis=1)
@@ -50,7 +50,7 @@ pages = max(1, math.ceil(len(turns) / TURNS_PER_PAGE))
 page = st.number_input(f"Page (of {pages}, {TURNS_PER_PAGE} turns each)", 1, pages, 1, key="doc_page")
 on_page = segs[segs["turn"].isin(turns[(page - 1) * TURNS_PER_PAGE:page * TURNS_PER_PAGE])]
 doc_codings = codings[codings["document"] == name]
-pending = project.suggestions()
+pending = state.frame("suggestions")
 pending = pending[pending["document"] == name]
 show_pending = st.toggle("Show pending suggestions", value=True, key="doc_pending")
 full_text = project.document_text(name)
@@ -89,7 +89,7 @@ else:
             state.report_error(exc)
 
 st.subheader("Memos")
-memos = project.memos()
+memos = state.frame("memos")
 memos = memos[(memos["target_type"] == "document") & (memos["target_id"] == name)]
 for m in memos.itertuples():
     st.markdown(f"**{state.highlight(m.coder, [])}** · {m.created_at[:16]}<br>{state.highlight(m.text, [])}",

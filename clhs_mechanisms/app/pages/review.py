@@ -6,8 +6,9 @@ import streamlit as st
 
 from clhs_mechanisms.app import state
 from clhs_mechanisms.app.trainer import trainer
-from clhs_mechanisms.assist import current_model_info, queue
+from clhs_mechanisms.assist import current_model_info
 from clhs_mechanisms.errors import ClhsError
+from clhs_mechanisms.queue import review_queue
 
 project = state.project()
 codebook = project.codebook
@@ -23,8 +24,8 @@ with right:
                              placeholder="all codes")
     every = st.number_input("Retrain after N decisions", 5, 500, 25, step=5, key="retrain_every")
 
-pending = project.suggestions()
-all_suggestions = project.suggestions(status=None)
+pending = state.frame("suggestions")
+all_suggestions = state.frame("suggestions", status=None)
 decided = int((all_suggestions["status"] == "decided").sum())
 total = decided + len(pending)
 with right:
@@ -48,7 +49,7 @@ def context(row) -> None:
 
 
 skipped: set[str] = st.session_state.setdefault("skipped", set())
-items = queue(project, mode=mode, limit=None, code=only_code)
+items = review_queue(pending, mode=mode, limit=None, code=only_code)
 items = items[~items["id"].isin(skipped)]
 
 with left:
@@ -61,7 +62,7 @@ with left:
     pos = segs.index[segs["id"] == item["segment_id"]][0]
     before = segs.loc[max(segs.index[0], pos - 2):pos - 1]
     after = segs.loc[pos + 1:pos + 2]
-    attrs = project.documents().set_index("name").loc[item["document"], "attributes"]
+    attrs = state.frame("documents").set_index("name").loc[item["document"], "attributes"]
     st.caption(f"**{item['document']}** · speaker **{item['speaker'] or '—'}** · "
                + " · ".join(f"{k}: {v}" for k, v in attrs.items() if k in ("role", "site", "network")))
     for row in before.itertuples():
