@@ -56,7 +56,7 @@ def main() -> None:
                                   "components": {"threshold": 0.5}, "evidence": []} for r in pending.itertuples()],
                                 method="ensemble", model_version="bench")
         info = project.status()
-        print(f"project: {info["segments"]:,} segments ({info["codable_segments"]:,} codable), {info['codings']:,} codings, "
+        print(f"project: {info['segments']:,} segments ({info['codable_segments']:,} codable), {info['codings']:,} codings, "
               f"{info['pending_suggestions']:,} pending suggestions (built in {time.perf_counter() - t0:.0f} s)")
         os.environ["CLHS_PROJECT"] = str(project.directory)
 
