@@ -134,20 +134,27 @@ def _codebook_losses(codebook: Codebook, report: ExchangeReport) -> None:
                     "REFI-QDA (the Markdown/HTML codebook export carries them)")
 
 
+def _hypothesis_sets(root: etree._Element, ns: str, codebook: Codebook, guids: CodeGuids, *,
+                     member_attr: str) -> None:
+    """The codebook's hypotheses as Sets of their codes (the two schemas name the member GUID differently)."""
+    if not codebook.hypotheses:
+        return
+    sets = _el(root, ns, "Sets")
+    for h in codebook.hypotheses:
+        s = _el(sets, ns, "Set", {"guid": hypothesis_guid(codebook.id, h.id), "name": hypothesis_name(h)})
+        _el(s, ns, "Description", text=hypothesis_description(h))
+        for code_id in dict.fromkeys((*h.mechanism, *h.outcome, *h.contrast)):
+            if code_id in guids.codes:
+                _el(s, ns, "MemberCode", {member_attr: guids.codes[code_id]})
+
+
 def codebook_xml(codebook: Codebook, guids: CodeGuids | None = None) -> bytes:
     """The codebook as a REFI-QDA ``.qdc`` document (bytes, UTF-8), validated against Codebook.xsd."""
     guids = guids or guids_from_codebook(codebook)
     root = _el(None, CODEBOOK_NS, "CodeBook", {"origin": codebook_origin(codebook)})
     root.set(f"{{{XSI_NS}}}schemaLocation", f"{CODEBOOK_NS} {CODEBOOK_LOCATION}")
     _code_tree(_el(root, CODEBOOK_NS, "Codes"), CODEBOOK_NS, codebook, guids)
-    if codebook.hypotheses:
-        sets = _el(root, CODEBOOK_NS, "Sets")
-        for h in codebook.hypotheses:
-            s = _el(sets, CODEBOOK_NS, "Set", {"guid": hypothesis_guid(codebook.id, h.id), "name": hypothesis_name(h)})
-            _el(s, CODEBOOK_NS, "Description", text=hypothesis_description(h))
-            for code_id in dict.fromkeys((*h.mechanism, *h.outcome, *h.contrast)):
-                if code_id in guids.codes:
-                    _el(s, CODEBOOK_NS, "MemberCode", {"guid": guids.codes[code_id]})
+    _hypothesis_sets(root, CODEBOOK_NS, codebook, guids, member_attr="guid")
     data = _xml_bytes(root)
     require_valid(etree.ElementTree(etree.fromstring(data)), "codebook", "generated .qdc (a bug)")
     return data
@@ -360,14 +367,7 @@ def export_qdpx(project: Project, path: str | Path) -> ExchangeReport:
                                                  "creatingUser": n["user"], "creationDateTime": n["created"],
                                                  "modifyingUser": n["user"], "modifiedDateTime": n["modified"]})
             _el(note_el, ns, "PlainTextContent", text=n["text"])
-    if codebook.hypotheses:
-        sets_el = _el(root, ns, "Sets")
-        for h in codebook.hypotheses:
-            s = _el(sets_el, ns, "Set", {"guid": hypothesis_guid(codebook.id, h.id), "name": hypothesis_name(h)})
-            _el(s, ns, "Description", text=hypothesis_description(h))
-            for code_id in dict.fromkeys((*h.mechanism, *h.outcome, *h.contrast)):
-                if code_id in guids.codes:
-                    _el(s, ns, "MemberCode", {"targetGUID": guids.codes[code_id]})
+    _hypothesis_sets(root, ns, codebook, guids, member_attr="targetGUID")
     _el(root, ns, "Description", text=f"{POSITIONS_NOTE}\n{CODINGS_NOTE}\nCodebook: {codebook_origin(codebook)}")
     for note in refs.get(("project", ""), []):
         _el(root, ns, "NoteRef", {"targetGUID": note})
