@@ -21,16 +21,25 @@ if len(coders) < 2:
 c1, c2, c3 = st.columns([2, 1, 1])
 chosen = c1.multiselect("Coders", coders, default=coders[:2], key="ag_coders")
 unit = c2.selectbox("Unit", ["segment", "turn", "document", "character"], key="ag_unit")
-n_boot = c3.number_input("Bootstrap resamples", 0, 5000, 200, step=100, key="ag_boot")
+n_boot = c3.number_input("Bootstrap resamples (0 = no intervals)", 0, 5000, 0, step=100, key="ag_boot")
 if len(chosen) < 2:
     st.warning("Choose at least two coders.")
     st.stop()
 
 segments = state.frame("segments")
-texts = {name: project.document_text(name) for name in codings["document"].unique()} if unit == "character" else None
+
+
+@st.cache_data(max_entries=16, show_spinner="Computing agreement…")
+def _agreement(path: str, change: int, coders: tuple[str, ...], unit: str, n_boot: int):
+    """Ratings and agreement table for these choices; recomputed only when the project changes."""
+    texts = ({name: project.document_text(name) for name in codings["document"].unique()}
+             if unit == "character" else None)
+    ratings = rating_table(codings, segments, coders=list(coders), unit=unit, texts=texts)
+    return ratings, agreement(ratings, n_boot=n_boot)
+
+
 try:
-    ratings = rating_table(codings, segments, coders=chosen, unit=unit, texts=texts)
-    table = agreement(ratings, n_boot=int(n_boot))
+    ratings, table = _agreement(state.project_dir(), state.version(), tuple(chosen), unit, int(n_boot))
 except ClhsError as exc:
     state.report_error(exc)
     st.stop()
@@ -51,20 +60,26 @@ st.dataframe(per_code[["code", "coders", "value", "ci_low", "ci_high", "units", 
 suggestions = state.frame("suggestions", status=None)
 if len(suggestions) and unit != "character":
     with st.expander("The machine as a coder (suggestions at their thresholds)"):
-        try:
-            human = codings[codings["origin"] != "suggestion"]
-            m = machine_agreement(human, suggestions, segments, humans=chosen, unit=unit,
-                                  statistics=["cohen_kappa"], n_boot=0)
-            st.dataframe(m[m["code"] == "(all codes)"][["kind", "coders", "statistic", "value", "units"]],
-                         hide_index=True, width="stretch")
-            st.caption("Codings made by accepting a suggestion are left out: they agree with the machine by "
-                       "construction.")
-        except ClhsError as exc:
-            st.info(str(exc))
+        if st.toggle("Compare the machine with these coders", key="ag_machine"):
+            try:
+                human = codings[codings["origin"] != "suggestion"]
+                m = machine_agreement(human, suggestions, segments, humans=chosen, unit=unit,
+                                      statistics=["cohen_kappa"], n_boot=0)
+                st.dataframe(m[m["code"] == "(all codes)"][["kind", "coders", "statistic", "value", "units"]],
+                             hide_index=True, width="stretch")
+                st.caption("Codings made by accepting a suggestion are left out: they agree with the machine "
+                           "by construction.")
+            except ClhsError as exc:
+                st.info(str(exc))
+        else:
+            st.caption("Off by default: it rates every segment the machine scored.")
 
 st.subheader("Disagreements")
-diff = disagreements(ratings, texts={name: project.document_text(name) for name in ratings["document"].unique()})
-st.caption(f"{len(diff)} units where the chosen coders differ.")
+diff = disagreements(ratings).head(500)
+doc_texts = {name: project.document_text(name) for name in diff["document"].unique()}
+diff["text"] = [doc_texts[d][int(a):int(b)] if int(b) >= 0 else doc_texts[d]
+                for d, a, b in zip(diff["document"], diff["start"], diff["end"])]
+st.caption(f"{len(diff)} units where the chosen coders differ (the first 500 are listed).")
 if diff.empty:
     st.stop()
 st.dataframe(diff[["code", "document", "unit", "coded_by", "not_coded_by", "text"]].head(200), hide_index=True,

@@ -24,16 +24,30 @@ with right:
                              placeholder="all codes")
     every = st.number_input("Retrain after N decisions", 5, 500, 25, step=5, key="retrain_every")
 
-pending = state.frame("suggestions")
-all_suggestions = state.frame("suggestions", status=None)
-decided = int((all_suggestions["status"] == "decided").sum())
-total = decided + len(pending)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _progress(path: str, change: int):
+    """Decided and pending suggestions, overall and per code."""
+    rows = state.frame("suggestions", status=None)
+    rows = rows[rows["status"].isin(["pending", "decided"])]
+    table = rows.groupby(["code", "status"]).size().unstack(fill_value=0)
+    return table.reindex(columns=["decided", "pending"], fill_value=0)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _queue(path: str, change: int, mode: str, code: str | None):
+    """The whole review order for these choices; recomputed only when the project changes."""
+    return review_queue(state.frame("suggestions"), mode=mode, limit=None, code=code)
+
+
+per_code = _progress(state.project_dir(), state.version())
+decided, waiting = int(per_code["decided"].sum()), int(per_code["pending"].sum())
 with right:
-    st.progress(decided / total if total else 0.0, text=f"{decided} decided / {len(pending)} pending")
+    st.progress(decided / (decided + waiting) if decided + waiting else 0.0,
+                text=f"{decided} decided / {waiting} pending")
     with st.expander("Per code"):
-        per = all_suggestions[all_suggestions["status"].isin(["pending", "decided"])]
-        st.dataframe(per.pivot_table(index="code", columns="status", values="id", aggfunc="count", fill_value=0),
-                     width="stretch")
+        st.dataframe(per_code, width="stretch")
     info = current_model_info(project)
     job = trainer()
     st.caption(f"Model: {info['version'] if info else 'none yet (cue and similarity suggestions only)'}")
@@ -49,8 +63,8 @@ def context(row) -> None:
 
 
 skipped: set[str] = st.session_state.setdefault("skipped", set())
-items = review_queue(pending, mode=mode, limit=None, code=only_code)
-items = items[~items["id"].isin(skipped)]
+items = _queue(state.project_dir(), state.version(), mode, only_code)
+items = items[~items["id"].isin(skipped)] if skipped else items
 
 with left:
     if items.empty:
