@@ -50,7 +50,7 @@ def uncertainty_batch(margins, unlabeled, docs, size, rng):
     cand = np.array(sorted(unlabeled))
     order = [cand[np.argsort(np.abs(margins[cand, j]), kind="mergesort")] for j in range(margins.shape[1])]
     pos = [0] * len(order)
-    chosen, per_doc = [], {}
+    chosen, taken, per_doc = [], set(), {}
     codes = rng.permutation(len(order))
     while len(chosen) < min(size, len(cand)):
         progressed = False
@@ -58,16 +58,18 @@ def uncertainty_batch(margins, unlabeled, docs, size, rng):
             while pos[j] < len(order[j]):
                 i = order[j][pos[j]]
                 pos[j] += 1
-                if i in chosen or per_doc.get(docs[i], 0) >= DOC_CAP:
+                if i in taken or per_doc.get(docs[i], 0) >= DOC_CAP:
                     continue
                 chosen.append(i)
+                taken.add(i)
                 per_doc[docs[i]] = per_doc.get(docs[i], 0) + 1
                 progressed = True
                 break
             if len(chosen) >= size:
                 break
-        if not progressed:
-            per_doc.clear()  # every candidate hit the cap: lift it
+        if not progressed:  # every remaining candidate hit the cap: lift it and walk the lists again
+            per_doc.clear()
+            pos = [0] * len(order)
     return chosen
 
 

@@ -26,20 +26,25 @@ if len(chosen) < 2:
     st.warning("Choose at least two coders.")
     st.stop()
 
-segments = state.frame("segments")
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing agreement…")
 def _agreement(path: str, change: int, coders: tuple[str, ...], unit: str, n_boot: int):
-    """Ratings and agreement table for these choices; recomputed only when the project changes."""
+    """Agreement table and the first 500 disagreements (with their text) for these choices;
+    computed once per project change, so a rerun reads no segments."""
     texts = ({name: project.document_text(name) for name in codings["document"].unique()}
              if unit == "character" else None)
-    ratings = rating_table(codings, segments, coders=list(coders), unit=unit, texts=texts)
-    return ratings, agreement(ratings, n_boot=n_boot)
+    ratings = rating_table(codings, state.frame("segments"), coders=list(coders), unit=unit, texts=texts)
+    diff = disagreements(ratings)
+    shown = diff.head(500).copy()
+    doc_texts = {name: project.document_text(name) for name in shown["document"].unique()}
+    shown["text"] = [doc_texts[d][int(a):int(b)] if int(b) >= 0 else doc_texts[d]
+                     for d, a, b in zip(shown["document"], shown["start"], shown["end"])]
+    return agreement(ratings, n_boot=n_boot), shown, len(diff)
 
 
 try:
-    ratings, table = _agreement(state.project_dir(), state.version(), tuple(chosen), unit, int(n_boot))
+    table, diff, n_diff = _agreement(state.project_dir(), state.version(), tuple(chosen), unit, int(n_boot))
 except ClhsError as exc:
     state.report_error(exc)
     st.stop()
@@ -63,7 +68,7 @@ if len(suggestions) and unit != "character":
         if st.toggle("Compare the machine with these coders", key="ag_machine"):
             try:
                 human = codings[codings["origin"] != "suggestion"]
-                m = machine_agreement(human, suggestions, segments, humans=chosen, unit=unit,
+                m = machine_agreement(human, suggestions, state.frame("segments"), humans=chosen, unit=unit,
                                       statistics=["cohen_kappa"], n_boot=0)
                 st.dataframe(m[m["code"] == "(all codes)"][["kind", "coders", "statistic", "value", "units"]],
                              hide_index=True, width="stretch")
@@ -75,11 +80,7 @@ if len(suggestions) and unit != "character":
             st.caption("Off by default: it rates every segment the machine scored.")
 
 st.subheader("Disagreements")
-diff = disagreements(ratings).head(500)
-doc_texts = {name: project.document_text(name) for name in diff["document"].unique()}
-diff["text"] = [doc_texts[d][int(a):int(b)] if int(b) >= 0 else doc_texts[d]
-                for d, a, b in zip(diff["document"], diff["start"], diff["end"])]
-st.caption(f"{len(diff)} units where the chosen coders differ (the first 500 are listed).")
+st.caption(f"{n_diff} units where the chosen coders differ (the first 500 are listed).")
 if diff.empty:
     st.stop()
 st.dataframe(diff[["code", "document", "unit", "coded_by", "not_coded_by", "text"]].head(200), hide_index=True,
