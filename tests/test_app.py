@@ -138,3 +138,33 @@ def test_codebook_page_reports_a_code(app_project):
     at.selectbox(key="cb_code").set_value("mot_help").run()
     assert any("1 codings" in m.value for m in at.markdown)
     assert at.get("download_button")
+
+
+def test_cooccurrence_measures_quotes_network_and_hypotheses(app_project):
+    text = app_project.document_text("p07.txt")
+    for code in ("mot_help", "ppi_registry"):
+        app_project.add_coding("p07.txt", text.index("I give"), text.index("easy.") + 5, code, coder="ana")
+    at = _app("cooccurrence.py")
+    at.selectbox(key="co_measure").set_value("lift").run()
+    assert not at.exception
+    assert any("lift: n12 * N / (n1 * n2)" in c.value for c in at.caption)
+    at.selectbox(key="co_a").set_value("mot_help").run()
+    assert any("n1 = 1, n2 = 1, n12 = 1" in c.value for c in at.caption)
+    assert {"Network", "Mechanism hypotheses", "Quotes behind a cell"} <= {h.value for h in at.subheader}
+    assert at.get("download_button")
+
+
+def test_locked_database_shows_message(app_project):
+    import sqlite3
+
+    at = _app("documents.py")
+    holder = sqlite3.connect(app_project.directory / "project.db", timeout=0.1)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        at.text_area(key="doc_memo").input("while locked").run()
+        next(b for b in at.button if b.label == "Save memo").click().run()
+    finally:
+        holder.rollback()
+        holder.close()
+    assert not at.exception
+    assert any("locked" in e.value for e in at.error)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ..errors import ClhsError
 from . import state
 
 PAGES = Path(__file__).parent / "pages"
@@ -35,4 +36,8 @@ def main() -> None:
         st.Page(PAGES / "agreement.py", title="Agreement", icon=":material/handshake:"),
         st.Page(PAGES / "export.py", title="Export", icon=":material/download:"),
     ]
-    st.navigation(pages).run()
+    page = st.navigation(pages)
+    try:
+        page.run()
+    except ClhsError as exc:  # e.g. the database is locked by another process: a message, not a traceback
+        st.error(str(exc))

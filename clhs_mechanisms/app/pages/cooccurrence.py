@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from clhs_mechanisms.analysis.cooccurrence import cooccurrence, cooccurrence_quotes
+from clhs_mechanisms.analysis.cooccurrence import cooccurrence, cooccurrence_network, cooccurrence_quotes
+from clhs_mechanisms.analysis.hypotheses import evaluate_hypotheses
 from clhs_mechanisms.analysis.significance import FORMULAS, MEASURES
 from clhs_mechanisms.app import state
 from clhs_mechanisms.errors import ClhsError
@@ -89,3 +91,38 @@ if code_a and code_b:
     quotes = cooccurrence_quotes(codings, segments, code_a, code_b, documents=documents, unit=unit,
                                  coders=coders or None)
     st.dataframe(quotes, hide_index=True, width="stretch")
+
+st.subheader("Network")
+n1, n2 = st.columns(2)
+finite = table[measure].replace([np.inf, -np.inf], np.nan).dropna()
+low, high = (float(min(0.0, finite.min())), float(finite.max())) if len(finite) else (0.0, 1.0)
+high = high if high > low else low + 1.0
+threshold = n1.slider(f"Show edges with {measure} above", low, high,
+                      float(finite.quantile(0.9)) if len(finite) else low, key="co_threshold")
+nodes, edges = cooccurrence_network(table, measure_name=measure, threshold=threshold, codebook=codebook)
+if len(nodes):
+    angle = np.linspace(0, 2 * np.pi, len(nodes), endpoint=False)
+    pos = pd.DataFrame({"x": np.cos(angle), "y": np.sin(angle)}, index=nodes["code"].tolist())
+    node_df = nodes.assign(x=pos["x"].to_numpy(), y=pos["y"].to_numpy())
+    edge_df = edges.assign(x=edges["source"].map(pos["x"]), y=edges["source"].map(pos["y"]),
+                           x2=edges["target"].map(pos["x"]), y2=edges["target"].map(pos["y"])) if len(edges) else edges
+    layers = []
+    if len(edges):
+        layers.append(alt.Chart(edge_df).mark_rule(opacity=0.5).encode(
+            x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None), x2="x2:Q", y2="y2:Q",
+            strokeWidth=alt.StrokeWidth("weight:Q", legend=None), tooltip=list(edges.columns)))
+    layers.append(alt.Chart(node_df).mark_circle().encode(
+        x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None), size=alt.Size("frequency:Q", legend=None),
+        tooltip=list(nodes.columns)))
+    layers.append(alt.Chart(node_df).mark_text(dy=-10, fontSize=9).encode(x="x:Q", y="y:Q", text="code:N"))
+    st.altair_chart(alt.layer(*layers).properties(height=520), width="stretch")
+    n2.caption(f"{len(nodes)} codes (size = frequency), {len(edges)} edges with {measure} ≥ {threshold:.3f}")
+
+st.subheader("Mechanism hypotheses")
+try:
+    hyp = evaluate_hypotheses(codings, segments, documents, codebook.hypotheses, codebook=codebook,
+                              coders=coders or None)
+    st.dataframe(hyp[[c for c in ["hypothesis", "label", "unit", "N", "n_mechanism", "n_outcome", "n_both",
+                                  "verdict", "reason"] if c in hyp]], hide_index=True, width="stretch")
+except ClhsError as exc:
+    st.info(str(exc))

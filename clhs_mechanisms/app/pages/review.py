@@ -9,6 +9,7 @@ from clhs_mechanisms.app.trainer import trainer
 from clhs_mechanisms.assist import current_model_info
 from clhs_mechanisms.errors import ClhsError
 from clhs_mechanisms.queue import review_queue
+from clhs_mechanisms.suggest import read_metadata
 
 project = state.project()
 codebook = project.codebook
@@ -50,7 +51,12 @@ with right:
         st.dataframe(per_code, width="stretch")
     info = current_model_info(project)
     job = trainer()
-    st.caption(f"Model: {info['version'] if info else 'none yet (cue and similarity suggestions only)'}")
+    if info:
+        meta = read_metadata(state.project().directory / "models" / info["version"])
+        st.caption(f"Model: {info['version']} · trained on {meta['metrics'].get('n_training', '?')} texts for "
+                   f"codebook {meta['codebook']['version']}")
+    else:
+        st.caption("Model: none yet (cue and similarity suggestions only)")
     if job.message:
         st.caption(job.message)
 
