@@ -60,10 +60,12 @@ def run_demo(directory: Path, *, force: bool = False, train: bool = True,
              f"{sum(r.words for r in results)} words")
     gold = corpus / "gold"
     n_gold = import_codings_jsonl(project, gold / "train.jsonl", coder=GOLD_CODER)
-    n_1 = import_codings_jsonl(project, gold / "first_coder.jsonl", coder="coder-1")
-    n_2 = import_codings_jsonl(project, gold / "second_coder.jsonl", coder="coder-2")
-    echo(f"3. codings: {n_gold} gold codings of the training documents; blind double coding: "
-         f"{n_1} by coder-1, {n_2} by coder-2")
+    # The two interviews that were double-coded whole (the literature file was only partly double-coded).
+    whole = {"int05_qilead_ibd.txt", "int14_community_manager_cf.txt"}
+    n_1 = import_codings_jsonl(project, gold / "first_coder.jsonl", coder="coder-1", documents=whole)
+    n_2 = import_codings_jsonl(project, gold / "second_coder.jsonl", coder="coder-2", documents=whole)
+    echo(f"3. codings: {n_gold} gold codings of the training documents; blind double coding of two whole "
+         f"interviews: {n_1} by coder-1, {n_2} by coder-2")
     if train:
         model = run_train(project)
         coded = set(project.codings()["document"])

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Collection
 
 import sqlalchemy as sa
 
 from ..codebook import unknown_code_message
 from ..errors import ClhsError
-from ..store import Project, documents
+from ..store import Project
+from ..store import documents as documents_table
 
 
-def import_codings_jsonl(project: Project, path: str | Path, *, coder: str, origin: str = "import") -> int:
+def import_codings_jsonl(project: Project, path: str | Path, *, coder: str, origin: str = "import",
+                         documents: Collection[str] | None = None) -> int:
     """Add the codes of every line ``{"document", "start", "end", "codes"}`` as codings by ``coder``.
+
+    ``documents``: only lines of these documents (agreement treats a coder as having rated
+    whole documents, so a partly double-coded document would count its uncoded rest as agreement).
 
     The file is checked whole before anything is written (bad JSON, unknown documents or
     codes, spans that do not match the stored text name their line), then written in one
@@ -24,7 +30,7 @@ def import_codings_jsonl(project: Project, path: str | Path, *, coder: str, orig
         raise ClhsError("no such file", where=str(p))
     codebook = project.codebook
     with project.engine.connect() as conn:
-        texts = dict(conn.execute(sa.select(documents.c.name, documents.c.text)).all())
+        texts = dict(conn.execute(sa.select(documents_table.c.name, documents_table.c.text)).all())
     rows = []
     for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -35,6 +41,8 @@ def import_codings_jsonl(project: Project, path: str | Path, *, coder: str, orig
             name, start, end, codes = item["document"], int(item["start"]), int(item["end"]), item["codes"]
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise ClhsError(f"needs JSON with document, start, end and codes ({exc})", where=where) from None
+        if documents is not None and name not in documents:
+            continue
         if name not in texts:
             raise ClhsError(f"document '{name}' is not in the project (import it first)", where=where)
         if "text" in item and texts[name][start:end] != item["text"]:

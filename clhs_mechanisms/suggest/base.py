@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 UNKNOWN = -1
 DEFAULT_THRESHOLD = 0.5
@@ -144,6 +145,8 @@ def top_term_evidence(text: str, contributions: dict[str, float], *, k: int = 5,
     for term, value in sorted(contributions.items(), key=lambda kv: -kv[1]):
         if value <= 0 or len(out) >= k:
             break
+        if all(word in ENGLISH_STOP_WORDS for word in term.split()):
+            continue  # "and our", "which": true contributions, but no evidence a reader can use
         for s, e in _term_index(text).get(term, ()) or term_spans(text, term):
             if any(s < te and ts < e for ts, te in taken):
                 continue

@@ -64,7 +64,8 @@ order = [c for c in codebook.code_ids if c in set(table["code_a"]) | set(table["
 both = pd.concat([table, table.rename(columns={"code_a": "code_b", "code_b": "code_a", "n1": "n2", "n2": "n1",
                                                "p_b_given_a": "p_a_given_b", "p_a_given_b": "p_b_given_a"})])
 chart = alt.Chart(both).mark_rect().encode(
-    x=alt.X("code_b:N", sort=order, title=None), y=alt.Y("code_a:N", sort=order, title=None),
+    x=alt.X("code_b:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelFontSize=9)),
+    y=alt.Y("code_a:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelFontSize=9)),
     color=alt.Color(f"{measure}:Q", scale=alt.Scale(scheme="blues")),
     tooltip=["code_a", "code_b", "n1", "n2", "n12", alt.Tooltip(f"{measure}:Q", format=".3f")],
 ).properties(height=max(300, 16 * len(order)))
