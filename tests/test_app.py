@@ -168,3 +168,14 @@ def test_locked_database_shows_message(app_project):
         holder.close()
     assert not at.exception
     assert any("locked" in e.value for e in at.error)
+
+
+def test_background_retrain_refreshes_suggestions(app_project):
+    from clhs_mechanisms.app.trainer import Trainer
+
+    job = Trainer()
+    assert job.start(str(app_project.directory))
+    job.join(timeout=300)
+    assert job.message.startswith("retrained"), job.message
+    versions = set(app_project.suggestions()["model_version"])
+    assert versions and "test" not in versions  # the pending work was rescored by the new model

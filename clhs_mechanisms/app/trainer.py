@@ -37,7 +37,9 @@ class Trainer:
         try:
             with Project.open(project_dir) as project:
                 model = train(project)
-                report = suggest(project, method="ensemble")
+                # Rescore where review is going on, not the whole project.
+                under_review = sorted(set(project.suggestions()["document"]))
+                report = suggest(project, method="ensemble", documents=under_review or None)
             self.message = (f"retrained {datetime.now():%H:%M:%S}: {model.version} on {model.n_training} texts; "
                             f"{report.suggestions} suggestions refreshed")
         except ClhsError as exc:
