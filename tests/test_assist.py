@@ -98,6 +98,8 @@ def test_cli_evaluate_json(tmp_path, mini_codebook_path):
                     encoding="utf-8")
     result = _cli("evaluate", "--gold", str(gold), "--codebook", str(mini_codebook_path), "--method", "cues", "--json")
     assert result.exit_code == 0, result.output
+    baseline = _cli("evaluate", "--gold", str(gold), "--codebook", str(mini_codebook_path), "--method", "keywords")
+    assert baseline.exit_code == 0 and "keywords on 4 segments" in baseline.output
     data = json.loads(result.output)
     assert set(data) >= {"micro", "macro", "mean_kappa", "per_code", "n_segments", "method"}
     assert data["n_segments"] == 4 and 0 <= data["micro"]["f1"] <= 1

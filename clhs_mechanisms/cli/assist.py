@@ -94,7 +94,7 @@ def decide(suggestion_id: str, action: str, code: str | None, coder: str, projec
 @click.option("--gold", "gold", required=True, metavar="FILE.jsonl", help="Gold segments to evaluate on.")
 @click.option("--train", "train_files", multiple=True, metavar="FILE.jsonl",
               help="Training files (default: codebook examples + every other gold file beside --gold).")
-@click.option("--method", type=click.Choice(["keyword", "cues", "similarity", "classifier", "ensemble"]),
+@click.option("--method", type=click.Choice(["keywords", "cues", "similarity", "classifier", "ensemble"]),
               default="ensemble", show_default=True)
 @click.option("--codebook", "codebook_file", default=None, metavar="FILE",
               help="Codebook (default: the project's, else the shipped one).")
