@@ -592,16 +592,9 @@ class Project:
             sa.or_(documents.c.name == document, documents.c.id == document))).first()
         if doc is None:
             raise StoreError(f"no document '{document}' in the project")
-        if not 0 <= start < end <= len(doc.text):
-            raise StoreError(f"span {start}-{end} is outside the document (0-{len(doc.text)})", where=document)
-        seg_rows = conn.execute(sa.select(segments.c.id, segments.c.start, segments.c.end).where(
-            segments.c.document_id == doc.id, segments.c.retired.is_(False))).mappings().all()
         cid = new_id()
-        conn.execute(codings.insert().values(
-            id=cid, document_id=doc.id, segment_id=_containing(seg_rows, start, end), start=start, end=end,
-            code_id=code, coder_id=self.coder_id(coder, conn=conn), origin=origin, suggestion_id=suggestion_id,
-            quote=doc.text[start:end], context_before=doc.text[max(0, start - CONTEXT_CHARS):start],
-            context_after=doc.text[end:end + CONTEXT_CHARS], status="active", created_at=now()))
+        _insert_coding(conn, cid, doc.id, doc.text, start, end, code, coder_id=self.coder_id(coder, conn=conn),
+                       origin=origin, suggestion_id=suggestion_id, created_at=now(), where=document)
         self._log(conn, coder, "code", "coding", cid, {"document": document, "code": code, "start": start, "end": end})
         return cid
 
@@ -751,10 +744,7 @@ class Project:
 
     def set_meta(self, key: str, value: str) -> None:
         with self._guard(), self.engine.begin() as conn:
-            if conn.execute(sa.select(meta_table.c.key).where(meta_table.c.key == key)).first():
-                conn.execute(meta_table.update().where(meta_table.c.key == key).values(value=value))
-            else:
-                conn.execute(meta_table.insert().values(key=key, value=value))
+            self.exchange_meta(conn, key, value)
 
     def get_meta(self, key: str) -> str | None:
         with self._guard(), self.engine.connect() as conn:
@@ -938,15 +928,8 @@ class Project:
         doc = conn.execute(sa.select(documents.c.text).where(documents.c.id == doc_id)).first()
         if doc is None:
             raise StoreError(f"no document with id '{doc_id}' in the project")
-        if not 0 <= start < end <= len(doc.text):
-            raise StoreError(f"span {start}-{end} is outside the document (0-{len(doc.text)})")
-        seg_rows = conn.execute(sa.select(segments.c.id, segments.c.start, segments.c.end).where(
-            segments.c.document_id == doc_id, segments.c.retired.is_(False))).mappings().all()
-        conn.execute(codings.insert().values(
-            id=coding_id, document_id=doc_id, segment_id=_containing(seg_rows, start, end), start=start, end=end,
-            code_id=code, coder_id=coder_id, origin=origin, suggestion_id=None, quote=doc.text[start:end],
-            context_before=doc.text[max(0, start - CONTEXT_CHARS):start],
-            context_after=doc.text[end:end + CONTEXT_CHARS], status="active", created_at=created_at))
+        _insert_coding(conn, coding_id, doc_id, doc.text, start, end, code, coder_id=coder_id, origin=origin,
+                       suggestion_id=None, created_at=created_at)
         self._log(conn, coder, "code", "coding", coding_id,
                   {"document": doc_id, "code": code, "start": start, "end": end, "via": "exchange"})
 
@@ -983,6 +966,22 @@ def _bulk_insert(conn: Connection, table: sa.Table, rows: list[tuple]) -> None:
     if conn.dialect.paramstyle == "named":
         rows = [{f"c{i + 1}": v for i, v in enumerate(r)} for r in rows]
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({values})", rows)
+
+
+def _insert_coding(conn: Connection, coding_id: str, doc_id: str, text: str, start: int, end: int, code: str, *,
+                   coder_id: str, origin: str, suggestion_id: str | None, created_at: str,
+                   where: str | None = None) -> None:
+    """Insert one active coding of ``text[start:end]``, linked to the segment holding it,
+    with the quote and context that let it be re-anchored later."""
+    if not 0 <= start < end <= len(text):
+        raise StoreError(f"span {start}-{end} is outside the document (0-{len(text)})", where=where)
+    seg_rows = conn.execute(sa.select(segments.c.id, segments.c.start, segments.c.end).where(
+        segments.c.document_id == doc_id, segments.c.retired.is_(False))).mappings().all()
+    conn.execute(codings.insert().values(
+        id=coding_id, document_id=doc_id, segment_id=_containing(seg_rows, start, end), start=start, end=end,
+        code_id=code, coder_id=coder_id, origin=origin, suggestion_id=suggestion_id, quote=text[start:end],
+        context_before=text[max(0, start - CONTEXT_CHARS):start], context_after=text[end:end + CONTEXT_CHARS],
+        status="active", created_at=created_at))
 
 
 def _containing(seg_rows: Sequence[Any], start: int, end: int) -> str | None:
