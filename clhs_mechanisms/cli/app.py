@@ -28,7 +28,11 @@ def app(port: int, project_dir: str | None) -> None:
     """Open the project in the review app at http://127.0.0.1:PORT (Ctrl+C stops it)."""
     with open_project(project_dir):
         pass  # a missing or broken project fails here with a one-line error, not in the browser
-    directory = project_dir_of(project_dir)
+    serve(project_dir_of(project_dir), port)
+
+
+def serve(directory: Path, port: int) -> None:
+    """Run the app for ``directory`` in the foreground until Ctrl+C."""
     click.echo(f"review app for {directory} at http://127.0.0.1:{port} (Ctrl+C to stop)")
     try:
         subprocess.run(app_command(directory, port), check=False)

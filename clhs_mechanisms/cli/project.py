@@ -205,19 +205,13 @@ def export_codings(fmt: str, output: str | None, project_dir: str | None) -> Non
 @user_errors
 def demo(directory: str, force: bool, no_train: bool, no_app: bool, port: int) -> None:
     """Build a project from the shipped corpus and codebook, run every stage, open the review app."""
-    import subprocess
-
     from ..demo import run_demo
-    from .app import app_command
+    from .app import serve
     path = Path(directory)
     run_demo(path, force=force, train=not no_train, echo=click.echo).close()
     if no_app:
         click.echo(f"next: clhs app --project {path}")
         return
-    click.echo(f"review app at http://127.0.0.1:{port} (Ctrl+C to stop)")
-    try:
-        subprocess.run(app_command(path, port), check=False)
-    except KeyboardInterrupt:
-        pass
+    serve(path, port)
 
 
