@@ -1,17 +1,24 @@
 """Import throughput and memory against the raw spaCy pipeline, measured in the same run.
 
 Generates a synthetic transcript corpus (default 2 million words), then
-1. runs the segmentation pipeline alone (``nlp.pipe`` over the same turn texts): the baseline;
-2. imports the corpus into a fresh project (read, decode, segment, store);
-3. repeats the import in fresh processes for growing corpus sizes and prints each
-   one's peak RSS, to show whether memory stays flat (streaming) as the corpus grows.
+1. runs the segmentation pipeline alone (``nlp.pipe`` over the same turn texts, one
+   process): the baseline;
+2. imports growing parts of the corpus into fresh projects (read, decode, segment,
+   store), each in a fresh process, and prints each one's time, CPU time (the importing
+   process and its reader processes) and peak RSS, to show whether memory stays flat
+   (streaming) as the corpus grows;
+3. imports the whole corpus once more with ``workers=0`` (everything in one process),
+   for comparison.
 
-Usage: python bench/ingest.py [--words 2000000] [--out DIR]
+Usage: python bench/ingest.py [--words 2000000]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import multiprocessing
+import os
 import random
 import resource
 import subprocess
@@ -46,8 +53,8 @@ def make_corpus(directory: Path, total_words: int, words_per_file: int = 5000, s
     return written
 
 
-def baseline(directory: Path, *, lemmatizer: bool = False) -> tuple[int, float]:
-    """Words and seconds for a spaCy pipeline alone over the same turn texts.
+def baseline(directory: Path, *, lemmatizer: bool = False) -> tuple[int, float, float]:
+    """Words, seconds and CPU seconds for a spaCy pipeline alone over the same turn texts.
 
     ``lemmatizer=False`` is exactly the pipeline the import runs (segmentation needs
     sentences only); ``True`` adds the lookup lemmatizer, for context.
@@ -61,63 +68,86 @@ def baseline(directory: Path, *, lemmatizer: bool = False) -> tuple[int, float]:
         doc = read_document(path)
         texts.extend(doc.text[t.start:t.end] for t in doc.turns)
     words = sum(len(t.split()) for t in texts)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in nlp.pipe(texts, batch_size=256):
         pass
-    return words, time.perf_counter() - t0
+    return words, time.perf_counter() - t0, time.process_time() - c0
 
 
-def run_import(directory: Path, project_dir: Path) -> tuple[int, float, float]:
-    """Words, seconds and peak RSS (MiB) of a full import into a fresh project."""
+def run_import(directory: Path, project_dir: Path, workers: int | None) -> dict:
+    """Words, seconds, CPU seconds and peak RSS (MiB) of a full import into a fresh project."""
     from clhs_mechanisms import Project, import_paths
     from clhs_mechanisms.codebook import load_codebook, shipped_codebook_path
 
+    def cpu() -> float:
+        own, readers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + readers.ru_utime + readers.ru_stime
+
     project = Project.init(project_dir, load_codebook(shipped_codebook_path()))
-    t0 = time.perf_counter()
-    words = sum(r.words for r in import_paths(project, [directory]))
+    t0, c0 = time.perf_counter(), cpu()
+    words = sum(r.words for r in import_paths(project, [directory], workers=workers))
     seconds = time.perf_counter() - t0
+    while multiprocessing.active_children():  # reap the reader processes, so their CPU time is counted
+        time.sleep(0.01)
+    cpu_seconds = cpu() - c0
     project.close()
-    return words, seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"words": words, "seconds": seconds, "cpu": cpu_seconds,
+            "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "reader_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
+def _child(corpus: Path, project: Path, workers: int | None) -> dict:
+    args = [sys.executable, __file__, "--child", str(corpus), str(project)]
+    if workers is not None:
+        args += ["--workers", str(workers)]
+    return json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--words", type=int, default=2_000_000)
     parser.add_argument("--child", nargs=2, metavar=("CORPUS", "PROJECT"), help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        words, seconds, rss = run_import(Path(args.child[0]), Path(args.child[1]))
-        print(f"{words} {seconds} {rss}")
+        print(json.dumps(run_import(Path(args.child[0]), Path(args.child[1]), args.workers)))
         return
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         total = make_corpus(root / "corpus", args.words)
-        print(f"synthetic corpus: {total:,} words in {len(list((root / 'corpus').glob('*.txt')))} transcripts")
+        print(f"synthetic corpus: {total:,} words in {len(list((root / 'corpus').glob('*.txt')))} transcripts; "
+              f"{os.cpu_count()} CPUs")
 
-        words, seconds = baseline(root / "corpus")
-        raw = words / seconds
-        print(f"raw spaCy pipeline (nlp.pipe, sentencizer): {words:,} words in {seconds:.1f} s = {raw:,.0f} words/s")
-        _, lem_seconds = baseline(root / "corpus", lemmatizer=True)
+        words, seconds, cpu = baseline(root / "corpus")
+        print(f"raw spaCy pipeline (nlp.pipe, sentencizer, one process): {words:,} words in {seconds:.1f} s "
+              f"= {words / seconds:,.0f} words/s ({cpu:.1f} CPU s)")
+        _, lem_seconds, _ = baseline(root / "corpus", lemmatizer=True)
         print(f"  for context, with the lookup lemmatizer: {words / lem_seconds:,.0f} words/s")
 
         results = []
+        files = sorted((root / "corpus").glob("*.txt"))
         for fraction in (0.25, 0.5, 1.0):
             sub = root / f"part{fraction}"
             sub.mkdir()
-            files = sorted((root / "corpus").glob("*.txt"))
             for f in files[: max(1, int(len(files) * fraction))]:
                 (sub / f.name).symlink_to(f)
-            out = subprocess.run([sys.executable, __file__, "--child", str(sub), str(root / f"proj{fraction}")],
-                                 check=True, capture_output=True, text=True).stdout.split()
-            results.append((int(out[0]), float(out[1]), float(out[2])))
-        for w, s, rss in results:
-            print(f"import {w:>10,} words: {s:6.1f} s = {w / s:>9,.0f} words/s, peak RSS {rss:6.0f} MiB")
-        w, s, rss = results[-1]
+            results.append(_child(sub, root / f"proj{fraction}", None))
+        for r in results:
+            print(f"import {r['words']:>10,} words: {r['seconds']:6.1f} s = {r['words'] / r['seconds']:>9,.0f} words/s, "
+                  f"{r['cpu']:5.1f} CPU s; peak RSS {r['rss']:4.0f} MiB (reader processes {r['reader_rss']:4.0f} MiB)")
+        full = results[-1]
+        alone = _child(root / "part1.0", root / "proj-alone", 0)
         # Same corpus, same texts: the throughput ratio is the ratio of the two wall times.
-        print(f"import throughput: {words / s:,.0f} words/s = {seconds / s:.2f}x the raw pipeline (goal >= 0.5x); "
-              f"{lem_seconds / s:.2f}x the pipeline with lemmatizer")
-        print(f"peak RSS growth from {results[0][0]:,} to {w:,} words: {rss / results[0][2]:.2f}x (flat = 1.0x)")
+        print(f"import throughput: {words / full['seconds']:,.0f} words/s = {seconds / full['seconds']:.2f}x the raw "
+              f"pipeline (goal >= 0.5x); {lem_seconds / full['seconds']:.2f}x the pipeline with lemmatizer")
+        print(f"  CPU time: the import costs {full['cpu'] / cpu:.2f}x the raw pipeline's CPU time "
+              f"(reading, segmenting, storing, process overhead)")
+        print(f"  everything in one process (workers=0): {alone['seconds']:.1f} s = "
+              f"{seconds / alone['seconds']:.2f}x the raw pipeline")
+        print(f"peak RSS growth from {results[0]['words']:,} to {full['words']:,} words: "
+              f"{full['rss'] / results[0]['rss']:.2f}x in the importing process, "
+              f"{full['reader_rss'] / max(1, results[0]['reader_rss']):.2f}x in the readers (flat = 1.0x)")
 
 
 if __name__ == "__main__":

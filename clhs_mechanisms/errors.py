@@ -15,6 +15,13 @@ class ClhsError(Exception):
         self.where = where
         super().__init__(f"{where}: {message}" if where else message)
 
+    def __reduce__(self):  # keeps ``where`` when an error crosses from an import's reader process
+        return _restore, (type(self), self.message, self.where)
+
+
+def _restore(cls: type[ClhsError], message: str, where: str | None) -> ClhsError:
+    return cls(message, where=where)
+
 
 class CodebookError(ClhsError):
     """The codebook file cannot be parsed or is invalid."""

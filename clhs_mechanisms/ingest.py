@@ -1,14 +1,29 @@
-"""Import files into a project: read (corpus) -> segment -> store, one document at a time."""
+"""Import files into a project: read (corpus) -> segment -> store, one document at a time.
+
+Big imports run in two stages at once: reader processes read and segment files while this
+process stores the documents that are ready, in their original order. Small imports (and
+``workers=0``) do everything here, so a single file never pays for starting a process.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Iterable, Iterator, Literal
+from typing import Iterable, Iterator, Literal, Mapping, Sequence
 
-from .corpus import AttributeTable, iter_documents
-from .segment import Segmenter
-from .errors import StoreError
-from .store import CHANGED_DOCUMENT, ImportResult, Project
+from .corpus import AttributeTable, Document, iter_files, read_files
+from .segment import Segment, Segmenter
+from .store import ImportResult, Project
+
+PARALLEL_MIN_BYTES = 4_000_000  # below this (~700k words), starting reader processes costs more than it saves
+FILES_PER_TASK = 8
+
+Prepared = tuple[Document, "list[Segment] | None"]  # None: unchanged since the last import, not segmented
 
 
 def import_paths(
@@ -21,21 +36,105 @@ def import_paths(
     segmenter: Segmenter | None = None,
     text_column: str = "text",
     coder: str = "system",
+    workers: int | None = None,
 ) -> Iterator[ImportResult]:
     """Import every file under ``paths``; yields one result per document as it is stored.
 
     Each document is its own transaction, so an error in one file leaves the files
-    before it imported and nothing of the failing file written. Streaming: one
-    document is in memory at a time.
+    before it imported and nothing of the failing file written. Streaming: only the
+    documents in flight are in memory. ``workers`` is the number of reader processes
+    (default: one per CPU for imports of at least ``PARALLEL_MIN_BYTES``, else none).
     """
     table = AttributeTable.from_csv(attributes) if attributes is not None else None
     segmenter = segmenter or Segmenter()
-    docs = iter_documents(list(paths), kind=kind, attributes=table, text_column=text_column)
-    for document in docs:
-        existing = project.document_sha256(document.name)
-        if existing == document.sha256:
-            yield ImportResult(document.name, "unchanged", project.document_id(document.name))
-            continue
-        if existing is not None and not replace:
-            raise StoreError(CHANGED_DOCUMENT, where=document.name)
-        yield project.import_document(document, segmenter.segment(document), replace=replace, coder=coder)
+    files = list(iter_files(list(paths), attributes=table))
+    if workers is None:
+        big = sum(os.path.getsize(path) for path, _ in files if path.is_file()) >= PARALLEL_MIN_BYTES
+        workers = (os.cpu_count() or 1) if big and len(files) > FILES_PER_TASK else 0
+    known = project.document_hashes()
+    if workers > 0:
+        prepared = _prepare_in_processes(files, workers, kind=kind, text_column=text_column,
+                                         segmenter=segmenter, known=known)
+    else:
+        prepared = prepare(files, kind=kind, text_column=text_column, segmenter=segmenter, known=known)
+    for document, units in prepared:
+        if units is None:  # unchanged when the import started: segment only if someone changed it since
+            units = [] if project.document_sha256(document.name) == document.sha256 else segmenter.segment(document)
+        yield project.import_document(document, units, replace=replace, coder=coder)
+
+
+def prepare(files: Iterable[tuple[Path, AttributeTable | None]], *, kind: str | None, text_column: str,
+            segmenter: Segmenter, known: Mapping[str, str]) -> Iterator[Prepared]:
+    """Read and segment files in order; documents whose hash is in ``known`` are not segmented.
+
+    A file that cannot be read raises its error after every document before it.
+    """
+    held: deque[Prepared] = deque()  # read, in order, waiting for their turn
+
+    def changed() -> Iterator[Document]:
+        for document in read_files(files, kind=kind, text_column=text_column):
+            unchanged = known.get(document.name) == document.sha256
+            held.append((document, None))
+            if not unchanged:
+                yield document
+
+    try:
+        for document, units in segmenter.segment_many(changed()):
+            while held[0][0] is not document:
+                yield held.popleft()
+            held.popleft()
+            yield document, units
+    except Exception:
+        while held:
+            yield held.popleft()
+        raise
+    while held:
+        yield held.popleft()
+
+
+def _prepare_task(files: Sequence[tuple[Path, AttributeTable | None]], kind: str | None, text_column: str,
+                  segmenter: Segmenter, known: Mapping[str, str]) -> tuple[list[Prepared], Exception | None]:
+    """One reader process's share: the documents it prepared, and the error that stopped it, if any."""
+    done: list[Prepared] = []
+    try:
+        done.extend(prepare(files, kind=kind, text_column=text_column, segmenter=segmenter, known=known))
+    except Exception as exc:
+        return done, exc
+    return done, None
+
+
+def _prepare_in_processes(files: list[tuple[Path, AttributeTable | None]], workers: int, *, kind: str | None,
+                          text_column: str, segmenter: Segmenter, known: Mapping[str, str]) -> Iterator[Prepared]:
+    """:func:`prepare` in ``workers`` processes, results in file order, a bounded number in flight.
+
+    Forks when this process has a single thread (fast: the pipeline is already loaded) and
+    spawns otherwise (the app imports from a thread; forking a threaded process can
+    deadlock). If the processes cannot start, the rest is prepared here.
+    """
+    tasks = [files[i:i + FILES_PER_TASK] for i in range(0, len(files), FILES_PER_TASK)]
+    method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    in_flight: deque[Future] = deque()
+    finished = 0
+    try:
+        for task in tasks:
+            hashes = {path.name: known[path.name] for path, _ in task if path.name in known}
+            in_flight.append(pool.submit(_prepare_task, task, kind, text_column, segmenter, hashes))
+            if len(in_flight) >= 2 * workers:
+                yield from _finish(in_flight.popleft())
+                finished += 1
+        while in_flight:
+            yield from _finish(in_flight.popleft())
+            finished += 1
+    except BrokenProcessPool:
+        rest = [pair for task in tasks[finished:] for pair in task]
+        yield from prepare(rest, kind=kind, text_column=text_column, segmenter=segmenter, known=known)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _finish(future: Future) -> Iterator[Prepared]:
+    done, error = future.result()
+    yield from done
+    if error is not None:
+        raise error

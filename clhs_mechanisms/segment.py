@@ -9,8 +9,8 @@ segment each by default. Interviewer turns are kept but marked not codable.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Iterable, Iterator
+from collections import deque
+from typing import Iterable, Iterator, NamedTuple
 
 from spacy.language import Language
 
@@ -28,9 +28,12 @@ def is_interviewer(speaker: str | None) -> bool:
     return bool(speaker) and INTERVIEWER.match(speaker) is not None
 
 
-@dataclass(frozen=True)
-class Segment:
-    """A coding unit: a span of a document inside one turn."""
+class Segment(NamedTuple):
+    """A coding unit: a span of a document inside one turn.
+
+    A named tuple rather than a dataclass: imports move tens of thousands of them between
+    processes, and tuples cost a tenth as much to unpickle.
+    """
 
     document: str
     turn: int
@@ -89,8 +92,14 @@ class Segmenter:
         self.max_sentences = max_sentences
         self.literature_max_sentences = literature_max_sentences
         self.code_interviewer = code_interviewer
+        self._default_nlp = nlp is None
         self.nlp = nlp if nlp is not None else shared_pipeline(lemmatizer=False)
         self.batch_size = batch_size
+
+    def __reduce__(self):
+        """Pickle the settings, not the default pipeline (rebuilt in the receiving process)."""
+        return _rebuild, (self.max_sentences, self.literature_max_sentences, self.code_interviewer,
+                          None if self._default_nlp else self.nlp, self.batch_size)
 
     def _limit(self, document: Document) -> int | None:
         return self.literature_max_sentences if document.kind == "literature" else self.max_sentences
@@ -100,34 +109,74 @@ class Segmenter:
         return next(self.segment_many([document]))[1]
 
     def segment_many(self, documents: Iterable[Document]) -> Iterator[tuple[Document, list[Segment]]]:
-        """Segments per document, streaming: one document is held at a time."""
-        for document in documents:
-            yield document, self._segment(document)
+        """Segments per document, in order, streaming.
 
-    def _segment(self, document: Document) -> list[Segment]:
-        limit = self._limit(document)
-        pieces: list[tuple[int, int, int]] = []  # (turn index, start, end)
-        for t, turn in enumerate(document.turns):
-            for start, end in _paragraphs(document, turn):
-                if end > start:
-                    pieces.append((t, start, end))
-        spans: list[tuple[int, int, int]] = []
-        if limit is None:
-            spans = pieces
-        else:
-            texts = (document.text[s:e] for _, s, e in pieces)
-            for (t, start, _), doc in zip(pieces, self.nlp.pipe(texts, batch_size=self.batch_size)):
-                sents = list(doc.sents)
-                for i in range(0, len(sents), limit):
-                    group = sents[i:i + limit]
-                    s, e = _trimmed(document.text, start + group[0].start_char, start + group[-1].end_char)
-                    if e > s:
-                        spans.append((t, s, e))
-        segments = []
-        for index, (t, s, e) in enumerate(spans):
-            speaker = document.turns[t].speaker
-            segments.append(Segment(
-                document=document.name, turn=t, index=index, start=s, end=e, text=document.text[s:e],
-                speaker=speaker, codable=self.code_interviewer or not is_interviewer(speaker),
-            ))
-        return segments
+        One ``nlp.pipe`` runs over the paragraphs of all documents (a pipe per document costs
+        about a third more), so only the documents inside one batch are held at a time. An
+        error raised while reading ``documents`` surfaces after every document before it.
+        """
+        jobs: deque[_Job] = deque()
+        failure: list[BaseException] = []
+
+        def texts() -> Iterator[tuple[str, _Job]]:
+            try:
+                for document in documents:
+                    job = _Job(document, self._limit(document))
+                    jobs.append(job)
+                    if job.limit is not None:
+                        for _, start, end in job.pieces:
+                            yield document.text[start:end], job
+            except Exception as exc:  # re-raised once the documents read before it are out
+                failure.append(exc)
+
+        for doc, job in self.nlp.pipe(texts(), as_tuples=True, batch_size=self.batch_size):
+            job.add(doc)
+            while jobs and jobs[0].done:
+                yield jobs[0].document, self._segments(jobs.popleft())
+        while jobs:
+            yield jobs[0].document, self._segments(jobs.popleft())
+        if failure:
+            raise failure[0]
+
+    def _segments(self, job: _Job) -> list[Segment]:
+        document = job.document
+        speakers = [turn.speaker for turn in document.turns]
+        codable = [self.code_interviewer or not is_interviewer(speaker) for speaker in speakers]
+        return [Segment(document.name, t, index, s, e, document.text[s:e], speakers[t], codable[t])
+                for index, (t, s, e) in enumerate(job.spans)]
+
+
+class _Job:
+    """One document on its way through the pipe: its paragraphs and the spans found so far."""
+
+    __slots__ = ("document", "limit", "pieces", "spans", "parsed")
+
+    def __init__(self, document: Document, limit: int | None) -> None:
+        self.document, self.limit = document, limit
+        self.pieces = [(t, start, end) for t, turn in enumerate(document.turns)
+                       for start, end in _paragraphs(document, turn) if end > start]
+        self.spans: list[tuple[int, int, int]] = list(self.pieces) if limit is None else []
+        self.parsed = 0
+
+    @property
+    def done(self) -> bool:
+        return self.limit is None or self.parsed == len(self.pieces)
+
+    def add(self, doc) -> None:
+        """Group the sentences of the next paragraph, ``limit`` at a time."""
+        t, start, end = self.pieces[self.parsed]
+        self.parsed += 1
+        # Only whitespace lies between a sentence's last token and the next one's first, so
+        # cutting at the next sentence's start and trimming gives exactly the sentence spans.
+        starts = [sent.start_char for sent in doc.sents]
+        starts.append(end - start)
+        text, last = self.document.text, len(starts) - 1
+        for i in range(0, last, self.limit):
+            s, e = _trimmed(text, start + starts[i], start + starts[min(i + self.limit, last)])
+            if e > s:
+                self.spans.append((t, s, e))
+
+
+def _rebuild(max_sentences, literature_max_sentences, code_interviewer, nlp, batch_size) -> Segmenter:
+    return Segmenter(max_sentences=max_sentences, literature_max_sentences=literature_max_sentences,
+                     code_interviewer=code_interviewer, nlp=nlp, batch_size=batch_size)

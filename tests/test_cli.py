@@ -119,3 +119,17 @@ def test_demo_builds_a_project_from_the_shipped_corpus(run, tmp_path):
     again = run("demo", str(tmp_path / "demo"), "--no-app")
     assert again.exit_code == 2 and "--force" in again.output
     assert run("demo", str(tmp_path / "demo"), "--force", "--no-train", "--no-app").exit_code == 0
+
+
+def test_import_with_reader_processes_reports_a_bad_file_in_one_line(run, proj, tmp_path):
+    from .conftest import TRANSCRIPT
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(12):
+        (folder / f"t{i:02d}.txt").write_text(TRANSCRIPT.replace("Honestly", f"Honestly ({i})"), encoding="utf-8")
+    (folder / "t09.txt").write_bytes(b"")
+    line = _one_line_error(run("import", str(folder), "--workers", "2", "--project", str(proj)))
+    assert "t09.txt" in line and "empty" in line
+    status = json.loads(run("status", "--json", "--project", str(proj)).output)
+    assert status["documents"] == 9

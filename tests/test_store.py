@@ -149,3 +149,71 @@ def test_failed_document_leaves_nothing_half_written(project, tmp_path, transcri
         list(import_paths(project, [transcript_file.parent]))
     info = project.status()
     assert info["documents"] == 1  # p01.txt imported before the broken file; nothing of the broken one
+
+
+def _folder(tmp_path, n: int, broken_at: int | None = None):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(n):
+        path = folder / f"t{i:02d}.txt"
+        if i == broken_at:
+            path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+        else:
+            path.write_text(TRANSCRIPT.replace("Honestly", f"Honestly ({i})"), encoding="utf-8")
+    return folder
+
+
+def _stored(project) -> list[tuple]:
+    segs = project.segments()
+    return sorted(zip(segs.document, segs.start, segs.end, segs.text, segs.codable))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_reader_processes_store_the_same_as_one_process(tmp_path, mini_codebook, workers):
+    folder = _folder(tmp_path, 19)
+    alone = Project.init(tmp_path / "alone", mini_codebook)
+    together = Project.init(tmp_path / "together", mini_codebook)
+    try:
+        first = list(import_paths(alone, [folder], workers=0))
+        second = list(import_paths(together, [folder], workers=workers))
+        assert [r.name for r in second] == [r.name for r in first] == sorted(r.name for r in first)
+        assert _stored(together) == _stored(alone) and len(_stored(alone)) > 19
+        again = list(import_paths(together, [folder], workers=workers))
+        assert {r.status for r in again} == {"unchanged"} and len(again) == 19
+    finally:
+        alone.close()
+        together.close()
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_unreadable_file_stops_the_import_after_the_files_before_it(tmp_path, project, workers):
+    folder = _folder(tmp_path, 19, broken_at=11)
+    names = []
+    with pytest.raises(Exception, match="t11.txt"):
+        for result in import_paths(project, [folder], workers=workers):
+            names.append(result.name)
+    assert names == [f"t{i:02d}.txt" for i in range(11)]
+    assert sorted(project.documents()["name"]) == names
+
+
+def test_reader_processes_are_spawned_from_a_threaded_process(tmp_path, project):
+    """The app imports from a thread, where forking is unsafe: the readers are spawned then."""
+    import threading
+
+    folder = _folder(tmp_path, 10)
+    results: list = []
+    worker = threading.Thread(target=lambda: results.extend(import_paths(project, [folder], workers=1)))
+    worker.start()
+    worker.join(120)
+    assert [r.status for r in results] == ["added"] * 10
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_reimport_segments_only_new_files_and_keeps_their_order(tmp_path, project, workers):
+    folder = _folder(tmp_path, 12)
+    list(import_paths(project, [folder], workers=workers))
+    (folder / "t05b.txt").write_text(TRANSCRIPT.replace("Honestly", "New"), encoding="utf-8")
+    again = list(import_paths(project, [folder], workers=workers))
+    assert [(r.name, r.status) for r in again][5:8] == [("t05.txt", "unchanged"), ("t05b.txt", "added"),
+                                                       ("t06.txt", "unchanged")]
+    assert [r.status for r in again].count("unchanged") == 12

@@ -42,11 +42,14 @@ def init(directory: str | None, codebook_file: str | None, db_url: str | None) -
 @click.option("--text-column", default="text", show_default=True, help="Text column of CSV/XLSX tables.")
 @click.option("--max-sentences", type=click.IntRange(1), default=3, show_default=True,
               help="Sentences per segment in transcripts.")
+@click.option("--workers", type=click.IntRange(0), default=None,
+              help="Reader processes that read and segment while documents are stored "
+                   "(default: one per CPU for imports of 4 MB or more; 0 = none).")
 @project_option
 @db_url_option
 @user_errors
 def import_(paths: tuple[str, ...], kind: str | None, attributes: str | None, replace: bool, text_column: str,
-            max_sentences: int, project_dir: str | None, db_url: str | None) -> None:
+            max_sentences: int, workers: int | None, project_dir: str | None, db_url: str | None) -> None:
     """Import transcripts (.txt .md .vtt .srt .docx) and literature tables (.csv .xlsx).
 
     REFI-QDA files (.qdc codebooks, .qdpx projects) go to `clhs import-qdc` / `clhs import-qdpx`.
@@ -63,7 +66,8 @@ def import_(paths: tuple[str, ...], kind: str | None, attributes: str | None, re
         counts: dict[str, int] = {}
         words = segments = 0
         results = import_paths(project, paths, kind=kind, attributes=attributes, replace=replace,
-                               text_column=text_column, segmenter=Segmenter(max_sentences=max_sentences))
+                               text_column=text_column, segmenter=Segmenter(max_sentences=max_sentences),
+                               workers=workers)
         with tqdm(results, unit="doc", desc="importing", disable=None, file=sys.stderr) as bar:
             for result in bar:
                 counts[result.status] = counts.get(result.status, 0) + 1

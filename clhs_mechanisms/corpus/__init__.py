@@ -8,7 +8,8 @@ stage never touches the project store and does not use spaCy.
 
 from clhs_mechanisms.corpus.attributes import AttributeTable, apply_attributes
 from clhs_mechanisms.corpus.captions import read_captions
-from clhs_mechanisms.corpus.dispatch import SUPPORTED_EXTENSIONS, iter_documents, read_document
+from clhs_mechanisms.corpus.dispatch import (SUPPORTED_EXTENSIONS, iter_documents, iter_files, read_document,
+                                               read_files)
 from clhs_mechanisms.corpus.docx import read_docx
 from clhs_mechanisms.corpus.model import Document, Turn
 from clhs_mechanisms.corpus.tables import read_table
@@ -17,5 +18,6 @@ from clhs_mechanisms.corpus.transcript import read_transcript
 
 __all__ = [
     "SUPPORTED_EXTENSIONS", "AttributeTable", "Document", "Turn", "apply_attributes", "decode_bytes",
-    "iter_documents", "read_captions", "read_document", "read_docx", "read_table", "read_transcript",
+    "iter_documents", "iter_files", "read_captions", "read_document", "read_docx", "read_files", "read_table",
+    "read_transcript",
 ]

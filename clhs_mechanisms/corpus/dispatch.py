@@ -71,14 +71,10 @@ def _walk(directory: Path, sidecar: AttributeTable | None, explicit: bool) -> It
             yield entry, sidecar
 
 
-def iter_documents(
-    paths: PathArg | Iterable[PathArg],
-    *,
-    kind: str | None = None,
-    attributes: AttributeTable | PathArg | None = None,
-    text_column: str = "text",
-) -> Iterator[Document]:
-    """Read files and folders (recursively) one document at a time, lazily.
+def iter_files(
+    paths: PathArg | Iterable[PathArg], *, attributes: AttributeTable | PathArg | None = None,
+) -> Iterator[tuple[Path, AttributeTable | None]]:
+    """The files to read under ``paths`` (recursively, in order), each with its attribute table.
 
     Files named explicitly are read whatever their name; folders contribute their
     supported, non-hidden files. ``attributes`` (a table or the path of a sidecar CSV)
@@ -89,7 +85,23 @@ def iter_documents(
     table = AttributeTable.from_csv(attributes) if isinstance(attributes, (str, os.PathLike)) else attributes
     for given in paths:
         given = Path(given)
-        found = _walk(given, table, table is not None) if given.is_dir() else iter([(given, table)])
-        for path, sidecar in found:
-            document = read_document(path, kind=kind, text_column=text_column)
-            yield apply_attributes(document, sidecar) if sidecar is not None else document
+        yield from _walk(given, table, table is not None) if given.is_dir() else iter([(given, table)])
+
+
+def read_files(files: Iterable[tuple[Path, AttributeTable | None]], *, kind: str | None = None,
+               text_column: str = "text") -> Iterator[Document]:
+    """Read each (file, attribute table) pair of :func:`iter_files` into a Document, lazily."""
+    for path, table in files:
+        document = read_document(path, kind=kind, text_column=text_column)
+        yield apply_attributes(document, table) if table is not None else document
+
+
+def iter_documents(
+    paths: PathArg | Iterable[PathArg],
+    *,
+    kind: str | None = None,
+    attributes: AttributeTable | PathArg | None = None,
+    text_column: str = "text",
+) -> Iterator[Document]:
+    """Read files and folders (see :func:`iter_files`) one document at a time, lazily."""
+    return read_files(iter_files(paths, attributes=attributes), kind=kind, text_column=text_column)

@@ -9,8 +9,11 @@ from typing import Literal, Mapping
 DocumentKind = Literal["interview", "literature"]
 
 
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
 def _frozen(mapping: Mapping[str, str] | None) -> Mapping[str, str]:
-    return MappingProxyType(dict(mapping or {}))
+    return MappingProxyType(dict(mapping)) if mapping else _EMPTY
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,9 @@ class Turn:
         object.__setattr__(self, "attributes", _frozen(self.attributes))
         if not 0 <= self.start <= self.end:
             raise ValueError(f"turn offsets out of order: {self.start}..{self.end}")
+
+    def __reduce__(self):  # picklable, for the import's reader processes
+        return Turn, (self.start, self.end, self.speaker, self.time_start, self.time_end, dict(self.attributes))
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,10 @@ class Document:
         for turn in self.turns:
             if turn.end > len(self.text):
                 raise ValueError(f"{self.name}: turn ends at {turn.end}, past the text ({len(self.text)})")
+
+    def __reduce__(self):
+        return Document, (self.name, self.kind, self.text, self.turns, self.sha256, dict(self.attributes),
+                          self.source_path, self.warnings)
 
     def turn_text(self, turn: Turn) -> str:
         return self.text[turn.start:turn.end]
