@@ -567,15 +567,16 @@ class Project:
     @staticmethod
     def _insert_units(conn: Connection, doc_id: str, document: Document,
                       segs: Sequence[Segment]) -> list[dict]:
+        """Insert the turns and segments of a document; returns each segment's id, start and end."""
         turn_ids = [new_id() for _ in document.turns]
         _bulk_insert(conn, turns, [
             (turn_ids[i], doc_id, i, t.speaker, t.start, t.end, t.time_start, t.time_end,
              json.dumps(dict(t.attributes)) if t.attributes else "{}", False)
             for i, t in enumerate(document.turns)])
-        rows = [dict(id=new_id(), document_id=doc_id, turn_id=turn_ids[s.turn], idx=s.index, start=s.start,
-                     end=s.end, text=s.text, speaker=s.speaker, codable=s.codable, retired=False) for s in segs]
-        _bulk_insert(conn, segments, [tuple(r.values()) for r in rows])
-        return rows
+        seg_ids = [new_id() for _ in segs]
+        _bulk_insert(conn, segments, [(i, doc_id, turn_ids[s.turn], s.index, s.start, s.end, s.text, s.speaker,
+                                       s.codable, False) for i, s in zip(seg_ids, segs)])
+        return [{"id": i, "start": s.start, "end": s.end} for i, s in zip(seg_ids, segs)]
 
     def _reanchor(self, conn: Connection, doc_id: str, old_text: str, new_text: str, seg_rows: list[dict],
                   coder: str) -> tuple[int, list[str]]:
