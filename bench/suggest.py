@@ -60,7 +60,9 @@ def main() -> None:
         list(import_paths(project, [root / "corpus"], kind="interview"))
         segs = project.segments(codable_only=True)
         texts = segs["text"].tolist()
-        print(f"{len(texts):,} codable segments, {sum(len(t.split()) for t in texts):,} words")
+        # the cue matcher caches spaCy's work by text: say how many texts are distinct
+        print(f"{len(texts):,} codable segments ({len(set(texts)):,} distinct texts), "
+              f"{sum(len(t.split()) for t in texts):,} words")
 
         t0 = time.perf_counter()
         model = train(project)

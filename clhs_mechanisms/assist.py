@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
@@ -132,20 +132,19 @@ def load_current_model(project: Project):
 
 
 def _scored(model, texts: list[str], roles: list[str | None], margin: float):
+    """Per text, the suggestions scoring at least ``threshold - margin``, best first, with evidence."""
     if hasattr(model, "suggest"):
         return model.suggest(texts, roles, margin=margin)
     from .suggest import Scored
 
-    scores, thresholds = model.score(texts, roles), model.thresholds
-    out = []
-    for i, text in enumerate(texts):
-        row = []
-        for j in np.flatnonzero(scores[i] >= thresholds - margin):
-            code = model.codes[j]
-            row.append(Scored(code, float(scores[i, j]), float(thresholds[j]), model.method,
-                              {model.method: float(scores[i, j])}, tuple(model.evidence(text, code, roles[i]))))
-        out.append(sorted(row, key=lambda s: -s.score))
-    return out
+    outputs = model.outputs(texts, roles)
+    scores, thresholds = outputs.scores, model.thresholds
+    pairs = [(i, int(j)) for i in range(len(texts)) for j in np.flatnonzero(scores[i] >= thresholds - margin)]
+    out: list[list] = [[] for _ in texts]
+    for (i, j), evidence in zip(pairs, model.batch_evidence(texts, outputs, pairs)):
+        out[i].append(Scored(model.codes[j], float(scores[i, j]), float(thresholds[j]), model.method,
+                             {model.method: float(scores[i, j])}, tuple(evidence)))
+    return [sorted(row, key=lambda s: -s.score) for row in out]
 
 
 def settled_pairs(project: Project) -> set[tuple[str, str]]:
@@ -204,7 +203,7 @@ def suggest(project: Project, *, documents: Sequence[str] | None = None, codes: 
                 if (wanted is None or s.code in wanted) and (seg_id, s.code) not in done:
                     rows.append({"segment_id": seg_id, "code": s.code, "score": s.score,
                                  "components": {**s.components, "threshold": s.threshold},
-                                 "evidence": [asdict(e) for e in s.evidence]})
+                                 "evidence": [vars(e) for e in s.evidence]})  # an Evidence's fields
         stored += project.add_suggestions(rows, method=method, model_version=version,
                                           segment_ids=chunk["id"].tolist(), codes=codes)
         if progress:

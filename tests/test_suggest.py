@@ -209,6 +209,12 @@ def test_save_load_round_trip_and_refusals(tmp_path, mini, mini_training):
     with pytest.raises(ClhsError, match=r"trained for codebook 0\.1\.0 .*uses 0\.2\.0 .*retrain with"):
         load_model(tmp_path / "m", newer)
 
+    old = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**old, "format": 1}))  # vocabularies as pickled vectorizers
+    with pytest.raises(ClhsError, match=r"format 1.*retrain with"):
+        load_model(tmp_path / "m", mini)
+    meta_path.write_text(json.dumps(old))
+
     state = tmp_path / "m" / "state.skops"
     state.write_bytes(state.read_bytes() + b"\0")
     with pytest.raises(ClhsError, match="sha256 mismatch"):

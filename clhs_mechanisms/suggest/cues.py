@@ -18,7 +18,7 @@ from spacy.matcher import Matcher, PhraseMatcher
 
 from ..codebook import Codebook
 from ..nlp import shared_pipeline
-from .base import DEFAULT_THRESHOLD, UNKNOWN, Evidence, best_f1_threshold, check_texts, code_index
+from .base import DEFAULT_THRESHOLD, UNKNOWN, Evidence, Outputs, best_f1_threshold, check_texts, code_index
 from .training import TrainingSet
 
 NEGATORS = frozenset({"not", "n't", "never", "no", "nobody", "nothing", "none", "neither", "nor",
@@ -40,6 +40,34 @@ class CueHit:
     end: int
     negated: bool
     hedged: bool
+
+    @property
+    def described(self) -> str:
+        """The cue's label, saying whether it is negated or hedged."""
+        return self.label + (" negated" if self.negated else " hedged" if self.hedged else "")
+
+
+_ANCHOR_ATTRS = ["LOWER", "LEMMA", "ORTH"]
+
+
+def _anchors(pattern, strings) -> list[tuple[int, frozenset]]:
+    """What a doc must contain for a token ``pattern`` to match: for each token that is not optional,
+    the LOWER/LEMMA/ORTH values (as string hashes; attribute by its index in ``_ANCHOR_ATTRS``) it
+    accepts. spaCy's ``Matcher`` tries every pattern at every token (~1 ms a segment for the
+    codebook's patterns); a pattern whose anchors are missing from a doc is not run on it."""
+    anchors = []
+    for token in pattern:
+        if token.get("OP", "+") != "+":
+            continue
+        for attr, value in token.items():
+            attr = {"TEXT": "ORTH"}.get(attr.upper(), attr.upper())
+            if attr not in _ANCHOR_ATTRS:
+                continue
+            if isinstance(value, str):
+                value = {"IN": [value]}
+            if isinstance(value, dict) and set(value) == {"IN"}:
+                anchors.append((_ANCHOR_ATTRS.index(attr), frozenset(strings.add(v) for v in value["IN"])))
+    return anchors
 
 
 class CueMatcher:
@@ -65,26 +93,12 @@ class CueMatcher:
         self.window = window
         self.smoothing = smoothing
         self.nlp = shared_pipeline()
-        self._cues: list[list[str]] = []  # per code: cue labels (cues then patterns)
-        self._lemma = PhraseMatcher(self.nlp.vocab, attr="LEMMA")
-        self._lower = PhraseMatcher(self.nlp.vocab, attr="LOWER")
-        self._matcher = Matcher(self.nlp.vocab)
-        for ci, code in enumerate(codebook.codes):
-            labels = []
-            cues = [c for c in code.cues if c.strip()]
-            for j, cue in enumerate(cues):
-                key = f"{ci}|{j}"
-                self._lemma.add(key, [self.nlp(cue.lower())])
-                self._lower.add(key, [self.nlp.make_doc(cue.lower())])
-                labels.append(f"cue '{cue}'")
-            for j, pattern in enumerate(code.patterns):
-                key = f"{ci}|{len(labels)}"
-                self._matcher.add(key, [[dict(tok) for tok in pattern]])
-                labels.append(f"pattern {j + 1}")
-            self._cues.append(labels)
+        # per code: cue labels (cues then patterns)
+        self._cues = [[f"cue '{c}'" for c in code.cues if c.strip()] + [f"pattern {j + 1}" for j in range(len(code.patterns))]
+                      for code in codebook.codes]
+        self._shared: dict = {"hits": {}, "matchers": None}  # hits by text and the compiled matchers
         self.weights_ = [np.full(len(lab), default_weight) for lab in self._cues]
         self.thresholds_ = np.full(len(self.codes), DEFAULT_THRESHOLD)
-        self._cache: dict[str, list[CueHit]] = {}
 
     @property
     def thresholds(self) -> np.ndarray:
@@ -106,12 +120,35 @@ class CueMatcher:
             i -= 1
         return negated, hedged
 
+    def _matchers(self):
+        """The cue PhraseMatchers (lemma, lower) and the (anchors, Matcher) of each pattern, built on
+        first use (compiling a codebook's cues takes ~1 s) and shared like the hits."""
+        if self._shared["matchers"] is None:
+            lemma = PhraseMatcher(self.nlp.vocab, attr="LEMMA")
+            lower = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+            patterns = []
+            for ci, code in enumerate(self.codebook.codes):
+                cues = [c for c in code.cues if c.strip()]
+                for j, cue in enumerate(cues):
+                    lemma.add(f"{ci}|{j}", [self.nlp(cue.lower())])
+                    lower.add(f"{ci}|{j}", [self.nlp.make_doc(cue.lower())])
+                for j, pattern in enumerate(code.patterns):
+                    matcher = Matcher(self.nlp.vocab)
+                    matcher.add(f"{ci}|{len(cues) + j}", [[dict(tok) for tok in pattern]])
+                    patterns.append((_anchors(pattern, self.nlp.vocab.strings), matcher))
+            self._shared["matchers"] = (lemma, lower, patterns)
+        return self._shared["matchers"]
+
     def _hits(self, doc) -> list[CueHit]:
+        lemma, lower, patterns = self._matchers()
+        matchers = [m for m in (lemma, lower) if len(m)]
+        if patterns:
+            values = [set(column.tolist()) for column in doc.to_array(_ANCHOR_ATTRS).reshape(len(doc), -1).T]
+            matchers += [m for anchors, m in patterns
+                         if not any(values[attr].isdisjoint(allowed) for attr, allowed in anchors)]
         raw = set()
         vocab = self.nlp.vocab.strings
-        for m in (self._lemma, self._lower, self._matcher):
-            if len(m) == 0:
-                continue
+        for m in matchers:
             for key, s, e in m(doc):
                 ci, j = map(int, vocab[key].split("|"))
                 raw.add((ci, j, s, e))
@@ -126,22 +163,24 @@ class CueMatcher:
         return hits
 
     def share_matches(self, other: "CueMatcher") -> None:
-        """Use ``other``'s cache of hits: matching depends only on the codebook, not on weights,
-        so matchers of one codebook need to run spaCy over a text once between them."""
-        if other.codes != self.codes:
+        """Use ``other``'s compiled matchers and cache of hits: matching depends only on the codebook,
+        not on weights, so matchers of one codebook compile its cues and run spaCy over a text once
+        between them."""
+        if other.codebook != self.codebook:
             raise ValueError("cue matchers of different codebooks cannot share matches")
-        self._cache = other._cache
+        self._shared = other._shared
 
     def match(self, texts: Sequence[str]) -> list[list[CueHit]]:
         """The cue hits of each text (cached by text)."""
         texts, _ = check_texts(texts)
-        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if len(self._cache) + len(todo) > 300_000:
-            self._cache.clear()  # in place: matchers sharing this cache see the same state
+        cache = self._shared["hits"]
+        todo = [t for t in dict.fromkeys(texts) if t not in cache]
+        if len(cache) + len(todo) > 300_000:
+            cache.clear()  # in place: matchers sharing this cache see the same state
             todo = list(dict.fromkeys(texts))
         for text, doc in zip(todo, self.nlp.pipe(todo, batch_size=512)):
-            self._cache[text] = self._hits(doc)
-        return [self._cache[t] for t in texts]
+            cache[text] = self._hits(doc)
+        return [cache[t] for t in texts]
 
     def _weight(self, hit: CueHit) -> float:
         w = float(self.weights_[hit.code][hit.cue])
@@ -179,21 +218,30 @@ class CueMatcher:
                 out[i, h.code] *= 1.0 - self._weight(h)
         return 1.0 - out
 
+    def hit_score(self, hits: Sequence[CueHit]) -> float:
+        """The score that ``hits`` (matches of one code in one text) give their code."""
+        return 1.0 - float(np.prod([1.0 - self._weight(h) for h in hits]))
+
+    def outputs(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> Outputs:
+        """Scores of a batch (raw and calibrated are the same); roles are ignored."""
+        texts, _ = check_texts(texts, roles)
+        scores = self._scores(self.match(texts))
+        return Outputs(scores, scores)
+
     def score(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> np.ndarray:
         """Scores ``(n, k)`` in [0, 1]; roles are accepted and ignored."""
-        texts, _ = check_texts(texts, roles)
-        return self._scores(self.match(texts))
+        return self.outputs(texts, roles).scores
 
     def evidence(self, text: str, code: str, role: str | None = None) -> list[Evidence]:
         """The matched cue spans for ``code`` (negated and hedged ones say so)."""
-        ci = code_index(self.codes, code)
-        out = []
-        for h in self.match([text])[0]:
-            if h.code != ci:
-                continue
-            note = " negated" if h.negated else (" hedged" if h.hedged else "")
-            out.append(Evidence(h.start, h.end, text[h.start:h.end], f"{h.label}{note} ({self._weight(h):+.2f})"))
-        return out
+        return self.batch_evidence([text], None, [(0, code_index(self.codes, code))])[0]
+
+    def batch_evidence(self, texts: list[str], outputs: Outputs | None, pairs: Sequence[tuple[int, int]], *,
+                       prefix: str = "") -> list[list[Evidence]]:
+        """The matched cue spans for each (text index, code index) pair; ``prefix`` starts each ``why``."""
+        hits = self.match(texts)
+        return [[Evidence(h.start, h.end, texts[i][h.start:h.end], f"{prefix}{h.described} ({self._weight(h):+.2f})")
+                 for h in hits[i] if h.code == j] for i, j in pairs]
 
     # ------------------------------------------------------------------ persistence
     def get_state(self) -> dict:

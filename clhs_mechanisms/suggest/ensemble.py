@@ -8,21 +8,22 @@ members' calibrated scores with threshold 0.5.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Sequence
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from ..codebook import Codebook
-from .base import (DEFAULT_THRESHOLD, MIN_POSITIVES, UNKNOWN, Evidence, Scored, best_f1_threshold,
-                   check_texts, code_index, sigmoid)
+from .base import (DEFAULT_THRESHOLD, MIN_POSITIVES, UNKNOWN, Evidence, Outputs, Scored, best_f1_threshold,
+                   check_texts, code_index, fit_logistic, sigmoid)
 from .classifier import CodeClassifier
 from .cues import CueMatcher, KeywordBaseline
 from .similarity import CodebookSimilarity
 from .training import TrainingSet
 
 MEMBERS = {"cues": CueMatcher, "similarity": CodebookSimilarity, "classifier": CodeClassifier}
+SCALES = {"cues": 4.0, "similarity": 10.0, "classifier": 1.0}  # members' raw outputs to similar ranges
 
 
 class Ensemble:
@@ -45,30 +46,26 @@ class Ensemble:
         self.member_names = tuple(members)
         self.folds, self.C, self.random_state = folds, C, random_state
         self.members = {m: MEMBERS[m](codebook) for m in self.member_names}
-        self._share_matches()
+        for member in self.members.values():
+            self._share_matches(member)
         self.stack_ = np.full((len(self.codes), len(self.member_names) + 1), np.nan)  # coefs + intercept
         self.thresholds_ = np.full(len(self.codes), DEFAULT_THRESHOLD)
 
-    def _share_matches(self) -> None:
-        """The classifier's cue features and the cue member match the same texts: match once."""
-        if "cues" in self.members and "classifier" in self.members:
-            self.members["classifier"].cues.share_matches(self.members["cues"])
+    def _share_matches(self, member) -> None:
+        """Cue matches depend only on the codebook: every member (and every fold's member) that
+        matches cues uses the cache of one matcher, so spaCy runs over a text once."""
+        matchers = [m.cues if isinstance(m, CodeClassifier) else m for m in self.members.values()
+                    if isinstance(m, (CueMatcher, CodeClassifier))]
+        mine = member.cues if isinstance(member, CodeClassifier) else member
+        if matchers and isinstance(mine, CueMatcher):
+            mine.share_matches(matchers[0])
 
     @property
     def thresholds(self) -> np.ndarray:
         return self.thresholds_
 
-    @staticmethod
-    def _raw(name: str, member, texts, roles) -> np.ndarray:
-        """The member output used for stacking (on a scale that does not depend on calibration)."""
-        if name == "classifier":
-            return member.decision_cached(member.transform_cache(texts, roles))
-        if name == "similarity":
-            return member.cosine(texts) * 10.0
-        return member.score(texts, roles) * 4.0
-
-    def _features(self, texts, roles) -> np.ndarray:
-        return np.stack([self._raw(n, self.members[n], texts, roles) for n in self.member_names], axis=2)
+    def _outputs(self, texts: list[str], roles: list[str | None]) -> dict[str, Outputs]:
+        return {name: member.outputs(texts, roles) for name, member in self.members.items()}
 
     def fit(self, training: TrainingSet) -> "Ensemble":
         """Held-out member outputs by K-fold, per-code stackers and thresholds, then refit members on all data."""
@@ -82,8 +79,9 @@ class Ensemble:
                 part, held = training.subset(tr), training.subset(te)
                 for i, name in enumerate(self.member_names):
                     member = MEMBERS[name](self.codebook, **({"cv": 0} if name == "classifier" else {}))
+                    self._share_matches(member)
                     member.fit(part)
-                    oof[te, :, i] = self._raw(name, member, held.texts, held.roles)
+                    oof[te, :, i] = member.outputs(held.texts, held.roles).raw * SCALES[name]
         for name, member in self.members.items():
             if name == "classifier" and folds >= 2:
                 member.cv = 0  # calibrated below from the held-out margins already computed
@@ -100,35 +98,32 @@ class Ensemble:
             npos, nneg = int((yj == 1).sum()), int((yj == 0).sum())
             if folds < 2 or npos < MIN_POSITIVES or nneg < MIN_POSITIVES:
                 continue
-            lr = LogisticRegression(C=self.C).fit(X, yj)
-            self.stack_[j] = np.r_[lr.coef_[0], lr.intercept_[0]]
+            coef, intercept = fit_logistic(X, yj, C=self.C)
+            self.stack_[j] = np.r_[coef, intercept]
             held = np.zeros(len(yj))
             for tr, te in StratifiedKFold(min(5, npos), shuffle=True, random_state=self.random_state).split(X, yj):
-                held[te] = LogisticRegression(C=self.C).fit(X[tr], yj[tr]).predict_proba(X[te])[:, 1]
+                coef, intercept = fit_logistic(X[tr], yj[tr], C=self.C)
+                held[te] = sigmoid(X[te] @ coef + intercept)
             self.thresholds_[j] = best_f1_threshold(yj, held)
         return self
 
     def member_scores(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> dict[str, np.ndarray]:
         """Each member's own calibrated scores ``(n, k)``."""
         texts, roles = check_texts(texts, roles)
-        return {name: member.score(texts, roles) for name, member in self.members.items()}
+        return {name: out.scores for name, out in self._outputs(texts, roles).items()}
+
+    def _stack(self, outputs: dict[str, Outputs]) -> np.ndarray:
+        feats = np.stack([outputs[name].raw * SCALES[name] for name in self.member_names], axis=2)
+        fallback = np.mean([out.scores for out in outputs.values()], axis=0)
+        stacked = sigmoid(np.einsum("nkm,km->nk", feats, np.nan_to_num(self.stack_[:, :-1])) + self.stack_[:, -1])
+        return np.clip(np.where(np.isnan(self.stack_[:, 0]), fallback, stacked), 0.0, 1.0)
 
     def score(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> np.ndarray:
         """Stacked scores ``(n, k)`` in [0, 1]."""
         texts, roles = check_texts(texts, roles)
         if not texts:
             return np.zeros((0, len(self.codes)))
-        feats = self._features(texts, roles)
-        out = np.zeros((len(texts), len(self.codes)))
-        fallback = None
-        for j in range(len(self.codes)):
-            if np.isnan(self.stack_[j, 0]):
-                if fallback is None:
-                    fallback = np.mean(list(self.member_scores(texts, roles).values()), axis=0)
-                out[:, j] = fallback[:, j]
-            else:
-                out[:, j] = sigmoid(feats[:, j, :] @ self.stack_[j, :-1] + self.stack_[j, -1])
-        return np.clip(out, 0.0, 1.0)
+        return self._stack(self._outputs(texts, roles))
 
     def evidence(self, text: str, code: str, role: str | None = None) -> list[Evidence]:
         """Evidence from every member, de-duplicated by span, in text order."""
@@ -137,40 +132,43 @@ class Ensemble:
     def explain(self, text: str, code: str, role: str | None = None) -> tuple[dict[str, float], list[Evidence]]:
         """Each member's score for (text, code) and the merged evidence of the members."""
         j = code_index(self.codes, code)
-        components = {name: float(s[0, j]) for name, s in self.member_scores([text], [role]).items()}
-        return components, self._merged_evidence(text, code, role)
+        outputs = self._outputs([text], [role])
+        components = {name: float(out.scores[0, j]) for name, out in outputs.items()}
+        return components, self._evidence([text], outputs, [(0, j)])[0]
 
-    def _merged_evidence(self, text: str, code: str, role: str | None, rows: dict | None = None) -> list[Evidence]:
-        seen, evidence = set(), []
-        for name in self.member_names:
-            row = (rows or {}).get(name)
-            member = self.members[name]
-            found = member.evidence(text, code, role) if row is None else member.evidence(text, code, role, row=row)
-            for ev in found:
+    def _evidence(self, texts: list[str], outputs: dict[str, Outputs],
+                  pairs: list[tuple[int, int]]) -> list[list[Evidence]]:
+        """Each member's evidence for the (text index, code index) pairs, merged: de-duplicated by
+        span (first member wins), in text order."""
+        found = [self.members[name].batch_evidence(texts, outputs[name], pairs, prefix=f"{name}: ")
+                 for name in self.member_names]
+        out = []
+        for evidence in zip(*found):
+            seen, merged = set(), []
+            for ev in chain.from_iterable(evidence):
                 if (ev.start, ev.end) not in seen:
                     seen.add((ev.start, ev.end))
-                    evidence.append(Evidence(ev.start, ev.end, ev.text, f"{name}: {ev.why}"))
-        return sorted(evidence, key=lambda e: e.start)
+                    merged.append(ev)
+            merged.sort(key=lambda e: e.start)
+            out.append(merged)
+        return out
 
     def suggest(self, texts: Sequence[str], roles: Sequence[str | None] | None = None, margin: float = 0.15) -> list[list[Scored]]:
         """Per text, the codes scoring at least ``threshold - margin``, best first, with evidence."""
         texts, roles = check_texts(texts, roles)
-        scores = self.score(texts, roles)
-        members = self.member_scores(texts, roles)  # once per batch, not once per suggestion
-        term_rows = {name: m.term_rows(texts) for name, m in self.members.items() if hasattr(m, "term_rows")}
-        out = []
-        for i, (text, role) in enumerate(zip(texts, roles)):
-            rows = {name: (r.indices[r.indptr[i]:r.indptr[i + 1]], r.data[r.indptr[i]:r.indptr[i + 1]])
-                    for name, r in term_rows.items()}
-            row = []
-            for j in np.argsort(-scores[i], kind="mergesort"):
-                if scores[i, j] < self.thresholds_[j] - margin:
-                    continue
-                components = {name: float(s[i, j]) for name, s in members.items()}
-                evidence = self._merged_evidence(text, self.codes[j], role, rows)
-                row.append(Scored(self.codes[j], float(scores[i, j]), float(self.thresholds_[j]), self.method,
-                                  components, tuple(evidence)))
-            out.append(row)
+        if not texts:
+            return []
+        outputs = self._outputs(texts, roles)
+        scores = self._stack(outputs)
+        rank = np.argsort(-scores, axis=1, kind="mergesort")
+        ok = np.take_along_axis(scores >= self.thresholds_ - margin, rank, axis=1)
+        pairs = [(i, j) for i, row in enumerate(rank.tolist()) for j, good in zip(row, ok[i].tolist()) if good]
+        evidence = self._evidence(texts, outputs, pairs)
+        members = {name: out.scores for name, out in outputs.items()}
+        out: list[list[Scored]] = [[] for _ in texts]
+        for (i, j), ev in zip(pairs, evidence):
+            out[i].append(Scored(self.codes[j], float(scores[i, j]), float(self.thresholds_[j]), self.method,
+                                 {name: float(s[i, j]) for name, s in members.items()}, tuple(ev)))
         return out
 
     def get_state(self) -> dict:
@@ -180,7 +178,6 @@ class Ensemble:
     def set_state(self, state: dict) -> "Ensemble":
         for name, st in state["members"].items():
             self.members[name].set_state(st)
-        self._share_matches()
         self.stack_ = np.asarray(state["stack"], dtype=float)
         self.thresholds_ = np.asarray(state["thresholds"], dtype=float)
         return self

@@ -1,10 +1,10 @@
 """Save and load fitted suggesters in a plain, inspectable format.
 
-A model directory holds ``state.skops`` (the fitted state: numpy arrays, scikit-learn vectorizers,
-plain dicts and lists, written with ``skops.io``; never a pickle) and ``model.json`` (the method,
+A model directory holds ``state.skops`` (the fitted state: numpy arrays -- vocabularies as arrays of
+terms --, plain dicts and lists, written with ``skops.io``; never a pickle) and ``model.json`` (the method,
 the codebook id/version/sha256, the training-data hash, metrics, library versions, the creation
-time and the sha256 of every model file). Loading checks the codebook and the file hashes and
-admits only an explicit list of trusted types.
+time and the sha256 of every model file). Loading checks the format, the codebook and the file
+hashes and admits only an explicit list of trusted types.
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ from ..errors import ClhsError
 
 STATE_FILE = "state.skops"
 META_FILE = "model.json"
+FORMAT = 2  # 2: vocabularies as arrays of terms (1 held scikit-learn vectorizers)
 TRUSTED_TYPES = [
     "numpy.ndarray", "numpy.dtype", "numpy.float32", "numpy.float64", "numpy.int64", "numpy.int32",
     "builtins.dict", "builtins.list", "builtins.tuple", "builtins.str", "builtins.int", "builtins.float",
-    "builtins.bool", "builtins.NoneType", "builtins.set", "builtins.frozenset", "builtins.slice", "builtins.type",
-    "sklearn.feature_extraction.text.TfidfVectorizer", "sklearn.feature_extraction.text.TfidfTransformer",
-    "scipy.sparse._csr.csr_matrix", "scipy.sparse._csr.csr_array", "scipy.sparse._dia.dia_matrix",
+    "builtins.bool", "builtins.NoneType",
 ]
 
 
@@ -51,7 +50,7 @@ def save_model(model, directory: str | Path, *, codebook: Codebook, training_has
     state_path = d / STATE_FILE
     sio.dump(model.get_state(), state_path)
     meta = {
-        "format": 1,
+        "format": FORMAT,
         "method": model.method,
         "codes": list(model.codes),
         "codebook": {"id": codebook.id, "version": codebook.version, "sha256": codebook.sha256},
@@ -89,6 +88,9 @@ def load_model(directory: str | Path, codebook: Codebook):
 
     d = Path(directory)
     meta = read_metadata(d)
+    if meta.get("format") != FORMAT:
+        raise ClhsError(f"model was saved in format {meta.get('format')}; this version reads format {FORMAT}: "
+                        "retrain with `clhs train`", where=str(d))
     cb = meta.get("codebook", {})
     if cb.get("id") != codebook.id or cb.get("sha256") != codebook.sha256:
         raise ClhsError(f"model was trained for codebook {cb.get('version')} (sha {str(cb.get('sha256'))[:12]}); "

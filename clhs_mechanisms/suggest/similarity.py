@@ -12,13 +12,12 @@ from typing import Sequence
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
 from ..codebook import Codebook
-from .base import (DEFAULT_THRESHOLD, MIN_POSITIVES, UNKNOWN, best_f1_threshold, check_texts, code_index,
-                   top_term_evidence, feature_names)
+from .base import (DEFAULT_THRESHOLD, MIN_POSITIVES, UNKNOWN, Outputs, best_f1_threshold, check_texts,
+                   code_index, fit_logistic, term_evidence)
+from .features import CharTfidf, WordTfidf
 from .training import TrainingSet
 
 
@@ -53,23 +52,32 @@ class CodebookSimilarity:
     def _fit_space(self, extra_texts: list[str]) -> None:
         docs = [code_document(c) for c in self.codebook.codes]
         corpus = docs + list(extra_texts)
-        self.word_ = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english", min_df=1)
-        self.char_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1)
-        self.word_.fit(corpus)
-        self.char_.fit(corpus)
-        self.code_matrix_ = self._vectorize(docs)
+        self.word_ = WordTfidf(stop_words="english").fit(corpus)
+        self.char_ = CharTfidf((3, 5)).fit(corpus)
+        self._code_space()
 
-    def _vectorize(self, texts: list[str]) -> sparse.csr_matrix:
-        w = normalize(self.word_.transform(texts))
-        c = normalize(self.char_.transform(texts)) * np.sqrt(self.char_weight)
-        return normalize(sparse.hstack([w, c]).tocsr())
+    def _code_space(self) -> None:
+        docs = [code_document(c) for c in self.codebook.codes]
+        self.code_matrix_ = self._vectorize(self.word_.transform(docs), docs)
+        self._code_terms = self.word_.transform(docs).toarray()  # for evidence: term weights per code
+
+    def _vectorize(self, words: sparse.csr_matrix, texts: list[str]) -> sparse.csr_matrix:
+        """Rows of the joint space from the texts' word TF-IDF rows (unit length) and their chars."""
+        c = self.char_.transform(texts) * np.sqrt(self.char_weight)
+        return normalize(sparse.hstack([words, c], format="csr"))
+
+    def outputs(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> Outputs:
+        """Cosines (raw), scores and word TF-IDF rows (for evidence) of a batch; roles are ignored."""
+        texts, _ = check_texts(texts, roles)
+        if not texts:
+            return Outputs(np.zeros((0, len(self.codes))), np.zeros((0, len(self.codes))), None)
+        words = self.word_.transform(texts)
+        cos = (self._vectorize(words, texts) @ self.code_matrix_.T).toarray()
+        return Outputs(cos, self._map(cos), words)
 
     def cosine(self, texts: Sequence[str]) -> np.ndarray:
         """Raw cosine similarity ``(n, k)`` of each text to each code description."""
-        texts, _ = check_texts(texts)
-        if not texts:
-            return np.zeros((0, len(self.codes)))
-        return np.asarray((self._vectorize(texts) @ self.code_matrix_.T).todense())
+        return self.outputs(texts).raw
 
     def _map(self, cos: np.ndarray) -> np.ndarray:
         out = 1.0 - np.exp(-cos / self.scale)
@@ -89,8 +97,8 @@ class CodebookSimilarity:
             y = training.labels[:, j]
             mask = y != UNKNOWN
             if (y[mask] == 1).sum() >= MIN_POSITIVES and (y[mask] == 0).sum() >= MIN_POSITIVES:
-                lr = LogisticRegression(C=100.0, class_weight="balanced").fit(cos[mask, j:j + 1], y[mask])
-                self.calibration_[j] = (lr.coef_[0, 0], lr.intercept_[0])
+                coef, intercept = fit_logistic(cos[mask, j:j + 1], y[mask], C=100.0, balanced=True)
+                self.calibration_[j] = (coef[0], intercept)
         scores = self._map(cos)
         self.thresholds_ = np.array([best_f1_threshold(training.labels[:, j], scores[:, j],
                                                        default=float(self._map(np.full((1, len(self.codes)), 0.12))[0, j]))
@@ -99,42 +107,26 @@ class CodebookSimilarity:
 
     def score(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> np.ndarray:
         """Scores ``(n, k)`` in [0, 1]; roles are accepted and ignored."""
-        texts, _ = check_texts(texts, roles)
-        return self._map(self.cosine(texts))
+        return self.outputs(texts, roles).scores
 
-    def term_rows(self, texts: Sequence[str]):
-        """Normalised word TF-IDF rows of ``texts``, so ``evidence`` can skip vectorising one at a time."""
-        return normalize(self.word_.transform(list(texts))).tocsr()
+    def evidence(self, text: str, code: str, role: str | None = None, k: int = 5) -> list:
+        """The shared words/bigrams contributing most to the cosine, as spans of ``text``."""
+        return self.batch_evidence([text], self.outputs([text]), [(0, code_index(self.codes, code))], k=k)[0]
 
-    def evidence(self, text: str, code: str, role: str | None = None, k: int = 5, *, row=None) -> list:
-        """The shared words/bigrams contributing most to the cosine, as spans of ``text``.
-
-        ``row``: this text's row of ``term_rows`` as (column indices, values), computed here when
-        not given.
-        """
-        j = code_index(self.codes, code)
-        if row is None:
-            x = normalize(self.word_.transform([text])).tocsr()
-            row = (x.indices, x.data)
-        cols, vals = row
-        refs = self.__dict__.get("_refs")
-        if refs is None or refs[0] is not self.word_:
-            docs = [code_document(c) for c in self.codebook.codes]
-            refs = (self.word_, normalize(self.word_.transform(docs)).toarray())
-            self.__dict__["_refs"] = refs
-        shared = vals * refs[1][j, cols]
-        names = feature_names(self, self.word_)
-        keep = shared > 0
-        contrib = dict(zip(names[cols[keep]], shared[keep].tolist()))
-        return top_term_evidence(text, contrib, k=k, label="shared term")
+    def batch_evidence(self, texts: list[str], outputs: Outputs, pairs: Sequence[tuple[int, int]],
+                       k: int = 5, *, prefix: str = "") -> list[list]:
+        """Evidence for each (text index, code index) pair, from the batch's ``outputs``; ``prefix``
+        starts each ``why``."""
+        return term_evidence(texts, outputs.terms, self._code_terms.T, self.word_, pairs, k=k,
+                             label=f"{prefix}shared term")
 
     def get_state(self) -> dict:
-        return {"word": self.word_, "char": self.char_, "calibration": self.calibration_,
+        return {"word": self.word_.get_state(), "char": self.char_.get_state(), "calibration": self.calibration_,
                 "thresholds": self.thresholds_}
 
     def set_state(self, state: dict) -> "CodebookSimilarity":
-        self.word_, self.char_ = state["word"], state["char"]
+        self.word_, self.char_ = WordTfidf.from_state(state["word"]), CharTfidf.from_state(state["char"])
         self.calibration_ = np.asarray(state["calibration"], dtype=float)
         self.thresholds_ = np.asarray(state["thresholds"], dtype=float)
-        self.code_matrix_ = self._vectorize([code_document(c) for c in self.codebook.codes])
+        self._code_space()
         return self
