@@ -4,7 +4,7 @@ Generates a synthetic transcript corpus (default 2 million words), then
 1. runs the segmentation pipeline alone (``nlp.pipe`` over the same turn texts, one
    process): the baseline;
 2. imports growing parts of the corpus into fresh projects (read, decode, segment,
-   store), each in a fresh process, and prints each one's time, CPU time (the importing
+   store; one reader process per CPU), each in a fresh process, and prints each one's time, CPU time (the importing
    process and its reader processes) and peak RSS, to show whether memory stays flat
    (streaming) as the corpus grows;
 3. imports the whole corpus once more with ``workers=0`` (everything in one process),
@@ -132,7 +132,8 @@ def main() -> None:
             sub.mkdir()
             for f in files[: max(1, int(len(files) * fraction))]:
                 (sub / f.name).symlink_to(f)
-            results.append(_child(sub, root / f"proj{fraction}", None))
+            # reader processes at every size (small parts would import in one process by default)
+            results.append(_child(sub, root / f"proj{fraction}", os.cpu_count()))
         for r in results:
             print(f"import {r['words']:>10,} words: {r['seconds']:6.1f} s = {r['words'] / r['seconds']:>9,.0f} words/s, "
                   f"{r['cpu']:5.1f} CPU s; peak RSS {r['rss']:4.0f} MiB (reader processes {r['reader_rss']:4.0f} MiB)")

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+import orjson
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -212,6 +213,12 @@ def new_ids(n: int) -> list[str]:
     prefix = f"{h[:8]}-{h[8:]}-7{rand_a:03x}-"
     variant = 0b10 << 62
     return [f"{prefix}{(variant | c) >> 48:04x}-{c & 0xFFFFFFFFFFFF:012x}" for c in range(first, first + n)]
+
+
+def _json(value: Any) -> str:
+    """JSON text of a bulk row's dict or list: orjson is ten times faster than json.dumps, which
+    took a tenth of a 100k-segment suggestion pass (numpy scalars are written as numbers)."""
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 def new_id() -> str:
@@ -676,9 +683,9 @@ class Project:
                     cond.append(suggestions.c.code_id.in_(list(codes)))
                 conn.execute(suggestions.update().where(*cond).values(status="stale"))
             _bulk_insert(conn, suggestions, [
-                (new_id(), r["segment_id"], r["code"], float(r["score"]), method,
-                 json.dumps(r.get("components", {})), json.dumps(r.get("evidence", [])), model_version,
-                 cb.version, "pending", created) for r in rows])
+                (i, r["segment_id"], r["code"], float(r["score"]), method, _json(r.get("components", {})),
+                 _json(r.get("evidence", [])), model_version, cb.version, "pending", created)
+                for i, r in zip(new_ids(len(rows)), rows)])
             self._log(conn, coder, "suggest", "suggestions", None,
                       {"n": len(rows), "segments": len(seg_ids), "method": method, "model": model_version})
         return len(rows)
