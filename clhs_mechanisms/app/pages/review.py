@@ -19,7 +19,7 @@ st.title("Review suggestions")
 left, right = st.columns([3, 1])
 with right:
     mode = st.selectbox("Order", ["uncertain", "code", "document", "confident"], key="review_mode",
-                        format_func={"uncertain": "Most uncertain first", "code": "By code",
+                        format_func={"uncertain": "Most informative first", "code": "By code",
                                      "document": "By document", "confident": "Highest confidence first"}.get)
     only_code = st.selectbox("Only code", codebook.code_ids, index=None, key="review_code",
                              placeholder="all codes")
