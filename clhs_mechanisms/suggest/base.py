@@ -198,6 +198,17 @@ def term_evidence(texts: Sequence[str], rows, weights: np.ndarray, vocabulary, p
     return out
 
 
+def balanced_weights(y: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """``base`` sample weights scaled as scikit-learn's ``class_weight="balanced"`` does for labels
+    0/1: each class weighs ``len(y) / (2 * its count)``."""
+    w = base.astype(float).copy()
+    for v in (0, 1):
+        n = (y == v).sum()
+        if n:
+            w[y == v] *= len(y) / (2.0 * n)
+    return w
+
+
 def fit_logistic(X: np.ndarray, y: np.ndarray, *, C: float = 1.0, balanced: bool = False,
                  max_iter: int = 100) -> tuple[np.ndarray, float]:
     """Coefficients and intercept of the L2-penalised logistic regression (intercept not penalised)
@@ -208,12 +219,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, C: float = 1.0, balanced: bool
     """
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     n, m = X.shape
-    sw = np.ones(n)
-    if balanced:
-        for v in (0, 1):
-            k = int((y == v).sum())
-            if k:
-                sw[y == v] = n / (2.0 * k)
+    sw = balanced_weights(y, np.ones(n)) if balanced else np.ones(n)
     A = np.c_[X, np.ones(n)]
     reg = np.r_[np.full(m, 1.0 / C), 0.0]
 

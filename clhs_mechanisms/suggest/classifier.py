@@ -23,21 +23,12 @@ from sklearn.model_selection import StratifiedKFold
 
 from ..codebook import Codebook
 from .base import (DEFAULT_THRESHOLD, UNKNOWN, Evidence, Outputs, best_f1_threshold, check_texts, code_index,
-                   fit_logistic, sigmoid, term_evidence)
+                   balanced_weights, fit_logistic, sigmoid, term_evidence)
 from .cues import CueMatcher
 from .features import CharTfidf, WordTfidf
 from .training import TrainingSet
 
 NO_ROLE = "(none)"
-
-
-def _balanced_weights(y: np.ndarray, base: np.ndarray) -> np.ndarray:
-    w = base.astype(float).copy()
-    for v in (0, 1):
-        n = (y == v).sum()
-        if n:
-            w[y == v] *= len(y) / (2.0 * n)
-    return w
 
 
 class CodeClassifier:
@@ -177,7 +168,7 @@ class CodeClassifier:
         for j in range(len(self.codes)):
             known = labels[:, j] != UNKNOWN
             y = labels[known, j]
-            weight[known, j] = _balanced_weights(y, base[known]) if len(set(y)) == 2 else base[known]
+            weight[known, j] = balanced_weights(y, base[known]) if len(set(y)) == 2 else base[known]
         W, b = self.coef_.astype(np.float64), self.intercept_.astype(float)
         rng = np.random.RandomState(self.random_state)
         rows = np.flatnonzero((labels != UNKNOWN).any(axis=1))

@@ -58,8 +58,9 @@ class CodebookSimilarity:
 
     def _code_space(self) -> None:
         docs = [code_document(c) for c in self.codebook.codes]
-        self.code_matrix_ = self._vectorize(self.word_.transform(docs), docs)
-        self._code_terms = self.word_.transform(docs).toarray()  # for evidence: term weights per code
+        words = self.word_.transform(docs)
+        self.code_matrix_ = self._vectorize(words, docs)
+        self._code_terms = words.toarray()  # for evidence: term weights per code
 
     def _vectorize(self, words: sparse.csr_matrix, texts: list[str]) -> sparse.csr_matrix:
         """Rows of the joint space from the texts' word TF-IDF rows (unit length) and their chars."""
