@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Literal, Mapping, Sequence
 
 from .corpus import AttributeTable, Document, iter_files, read_files
-from .segment import Segment, Segmenter
+from .segment import Segment, Segmenter, pack, unpack
 from .store import ImportResult, Project
 
 PARALLEL_MIN_BYTES = 4_000_000  # below this (~700k words), starting reader processes costs more than it saves
@@ -93,11 +93,14 @@ def prepare(files: Iterable[tuple[Path, AttributeTable | None]], *, kind: str | 
 
 
 def _prepare_task(files: Sequence[tuple[Path, AttributeTable | None]], kind: str | None, text_column: str,
-                  segmenter: Segmenter, known: Mapping[str, str]) -> tuple[list[Prepared], Exception | None]:
-    """One reader process's share: the documents it prepared, and the error that stopped it, if any."""
-    done: list[Prepared] = []
+                  segmenter: Segmenter, known: Mapping[str, str]) -> tuple[list, Exception | None]:
+    """One reader process's share: the documents it prepared (segments packed), and the error
+    that stopped it, if any."""
+    done = []
     try:
-        done.extend(prepare(files, kind=kind, text_column=text_column, segmenter=segmenter, known=known))
+        for document, units in prepare(files, kind=kind, text_column=text_column, segmenter=segmenter, known=known):
+            document.words  # counted here, off the storing process
+            done.append((document, None if units is None else pack(units)))
     except Exception as exc:
         return done, exc
     return done, None
@@ -135,6 +138,7 @@ def _prepare_in_processes(files: list[tuple[Path, AttributeTable | None]], worke
 
 def _finish(future: Future) -> Iterator[Prepared]:
     done, error = future.result()
-    yield from done
+    for document, packed in done:
+        yield document, None if packed is None else unpack(document, packed)
     if error is not None:
         raise error

@@ -212,6 +212,10 @@ def new_ids(n: int) -> list[str]:
     h = f"{ms:012x}"
     prefix = f"{h[:8]}-{h[8:]}-7{rand_a:03x}-"
     variant = 0b10 << 62
+    if first >> 48 == (first + n - 1) >> 48:  # one fourth group for the whole batch (nearly always)
+        group = f"{prefix}{(variant | first) >> 48:04x}-"
+        low = first & 0xFFFFFFFFFFFF
+        return [f"{group}{c:012x}" for c in range(low, low + n)]
     return [f"{prefix}{(variant | c) >> 48:04x}-{c & 0xFFFFFFFFFFFF:012x}" for c in range(first, first + n)]
 
 
@@ -530,7 +534,6 @@ class Project:
         same name is refused unless ``replace``; then existing codings are re-anchored by
         their quote and context, and those that cannot be are kept as ``orphaned``.
         """
-        words = len(document.text.split())
         with self._guard(), self.engine.begin() as conn:
             old = conn.execute(sa.select(documents.c.id, documents.c.sha256, documents.c.text)
                                .where(documents.c.name == document.name)).first()
@@ -562,7 +565,7 @@ class Project:
             self._log(conn, coder, "import" if old is None else "replace", "document", doc_id,
                       {"name": document.name, "sha256": document.sha256, "segments": len(units),
                        "reanchored": reanchored, "unanchored": len(lost)})
-        return ImportResult(document.name, status, doc_id, len(document.turns), len(units), words,
+        return ImportResult(document.name, status, doc_id, len(document.turns), len(units), document.words,
                             reanchored, tuple(lost))
 
     def _case(self, conn: Connection, document: Document) -> str | None:

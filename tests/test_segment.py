@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
+
 from hypothesis import given, settings, strategies as st
 
 from clhs_mechanisms import Document, Segmenter, Turn
-from clhs_mechanisms.segment import is_interviewer
+from clhs_mechanisms.segment import is_interviewer, pack, unpack
 
 
 def _doc(parts: list[tuple[str | None, str]], kind: str = "interview") -> Document:
@@ -68,3 +70,17 @@ def test_offsets_are_exact_on_nasty_text(parts, n):
         for i in range(turn.start, turn.end):
             if not doc.text[i].isspace():
                 assert i in covered
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([None, "Interviewer", "P02"]), NASTY), min_size=1, max_size=6))
+def test_documents_and_packed_segments_survive_the_trip_between_processes(parts):
+    doc = _doc(parts)
+    doc = Document(doc.name, doc.kind, doc.text, tuple(Turn(t.start, t.end, t.speaker, 1.5, 2.0, {"site": "A"})
+                                                       for t in doc.turns), doc.sha256, {"role": "parent"})
+    segs = Segmenter().segment(doc)
+    doc.words  # counted before the trip, carried with the document
+    back, packed = pickle.loads(pickle.dumps((doc, pack(segs))))
+    assert back == doc and back.turns == doc.turns and back.words == len(doc.text.split())
+    assert dict(back.turns[0].attributes) == {"site": "A"} and dict(back.attributes) == {"role": "parent"}
+    assert unpack(back, packed) == segs

@@ -217,3 +217,16 @@ def test_reimport_segments_only_new_files_and_keeps_their_order(tmp_path, projec
     assert [(r.name, r.status) for r in again][5:8] == [("t05.txt", "unchanged"), ("t05b.txt", "added"),
                                                        ("t06.txt", "unchanged")]
     assert [r.status for r in again].count("unchanged") == 12
+
+
+def test_ids_are_time_ordered_uuid7_across_a_counter_carry(monkeypatch):
+    import uuid
+
+    from clhs_mechanisms import store
+
+    monkeypatch.setitem(store._clock, "ms", 2 ** 47)  # in the future: the counter keeps running
+    monkeypatch.setitem(store._clock, "counter", (1 << 48) - 3)  # the fourth group carries inside the batch
+    ids = store.new_ids(6) + store.new_ids(2)
+    assert ids == sorted(ids) and len(set(ids)) == 8
+    assert all(uuid.UUID(i).version == 7 and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
+    assert ids[2].split("-")[3] != ids[3].split("-")[3]
