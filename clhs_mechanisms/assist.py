@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,11 +19,12 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from . import processes
 from .codebook import Codebook
 from .errors import ClhsError
 from .queue import review_queue
-from .store import Project
-from .suggest import TrainingSet, load_model, make_suggester, save_model
+from .store import Project, now
+from .suggest import FLOOR, TrainingSet, load_model, make_suggester, save_model
 
 METHODS = ("cues", "similarity", "classifier", "ensemble")
 TRAINED_METHODS = ("classifier", "ensemble")
@@ -47,23 +49,32 @@ def _roles(project: Project) -> dict[str, str | None]:
     return {name: (attrs or {}).get("role") for name, attrs in zip(docs["name"], docs["attributes"])}
 
 
-def decision_rows(project: Project) -> list[dict]:
-    """Human evidence as training rows: accept = 1, reject = 0, re-code = 0 old / 1 new, manual = 1."""
+def decision_rows(project: Project, *, since: str | None = None) -> list[dict]:
+    """Human evidence as training rows: accept = 1, reject = 0, re-code = 0 old / 1 new, manual = 1.
+
+    Each row also names its source (``source``: the decision or coding id) and when it was made
+    (``at``); ``since`` keeps only those made at or after that time (ISO, UTC).
+    """
     roles = _roles(project)
     rows: list[dict] = []
     decisions = project.decisions()
+    if since is not None:
+        decisions = decisions[decisions["created_at"] >= since]
     for d in decisions.itertuples():
-        role = (d.attributes or {}).get("role")
+        role, made = (d.attributes or {}).get("role"), {"source": d.id, "at": d.created_at}
         if d.action == "reject":
-            rows.append({"text": d.text, "role": role, "code": d.suggested, "label": 0})
+            rows.append({"text": d.text, "role": role, "code": d.suggested, "label": 0, **made})
         else:
             if d.code != d.suggested:
-                rows.append({"text": d.text, "role": role, "code": d.suggested, "label": 0})
-            rows.append({"text": d.text, "role": role, "code": d.code, "label": 1})
+                rows.append({"text": d.text, "role": role, "code": d.suggested, "label": 0, **made})
+            rows.append({"text": d.text, "role": role, "code": d.code, "label": 1, **made})
     codings = project.codings()
     manual = codings[(codings["origin"] == "manual") & (codings["coder_kind"] == "human")]
+    if since is not None:
+        manual = manual[manual["created_at"] >= since]
     for c in manual.itertuples():
-        rows.append({"text": c.quote, "role": roles.get(c.document), "code": c.code, "label": 1})
+        rows.append({"text": c.quote, "role": roles.get(c.document), "code": c.code, "label": 1,
+                     "source": c.id, "at": c.created_at})
     return rows
 
 
@@ -98,6 +109,7 @@ def train(project: Project, *, method: str = "ensemble", gold: Sequence[str | Pa
     if method not in TRAINED_METHODS:
         raise ClhsError(f"only {', '.join(TRAINED_METHODS)} are trained (cues and similarity need no training)")
     codebook = project.codebook
+    started = now()  # decisions from here on are not in this model (see LiveScores)
     data = training_set(project, gold=gold)
     model = make_suggester(method, codebook).fit(data)
     digest = data.hash()
@@ -106,7 +118,7 @@ def train(project: Project, *, method: str = "ensemble", gold: Sequence[str | Pa
     metrics = {"n_training": len(data), "positives": dict(zip(data.codes, map(int, data.positives()))),
                "thresholds": dict(zip(codebook.code_ids, map(float, model.thresholds)))}
     save_model(model, path, codebook=codebook, training_hash=digest, metrics=metrics)
-    project.set_meta(MODEL_KEY, json.dumps({"version": version, "method": method,
+    project.set_meta(MODEL_KEY, json.dumps({"version": version, "method": method, "data_read_at": started,
                                             "sha256": _file_sha(path / "model.json")}))
     return TrainedModel(version, path, method, len(data), digest)
 
@@ -131,15 +143,15 @@ def load_current_model(project: Project):
     return load_model(path, project.codebook), info
 
 
-def _scored(model, texts: list[str], roles: list[str | None], margin: float):
-    """Per text, the suggestions scoring at least ``threshold - margin``, best first, with evidence."""
+def _scored(model, texts: list[str], roles: list[str | None], floor: float):
+    """Per text, the suggestions scoring at least ``floor * threshold``, best first, with evidence."""
     if hasattr(model, "suggest"):
-        return model.suggest(texts, roles, margin=margin)
+        return model.suggest(texts, roles, floor=floor)
     from .suggest import Scored
 
     outputs = model.outputs(texts, roles)
     scores, thresholds = outputs.scores, model.thresholds
-    pairs = [(i, int(j)) for i in range(len(texts)) for j in np.flatnonzero(scores[i] >= thresholds - margin)]
+    pairs = [(i, int(j)) for i in range(len(texts)) for j in np.flatnonzero(scores[i] >= floor * thresholds)]
     out: list[list] = [[] for _ in texts]
     for (i, j), evidence in zip(pairs, model.batch_evidence(texts, outputs, pairs)):
         out[i].append(Scored(model.codes[j], float(scores[i, j]), float(thresholds[j]), model.method,
@@ -163,10 +175,20 @@ class SuggestReport:
     model_version: str | None
 
 
+PARALLEL_MIN_SEGMENTS = 20_000  # below this, starting scoring processes costs more than it saves
+
+
 def suggest(project: Project, *, documents: Sequence[str] | None = None, codes: Sequence[str] | None = None,
-            method: str = "ensemble", margin: float = 0.15, batch_size: int = 2000,
+            method: str = "ensemble", floor: float = FLOOR, batch_size: int = 2000, workers: int | None = None,
             progress: Callable[[int], None] | None = None) -> SuggestReport:
-    """Score every codable segment (optionally of some documents / for some codes) and store suggestions."""
+    """Score every codable segment (optionally of some documents / for some codes) and store suggestions.
+
+    A suggestion is stored when its score reaches ``floor`` times its code's threshold: those at or
+    above the threshold, and near misses below it for the reviewer to catch what the model
+    under-scores (see :data:`clhs_mechanisms.suggest.FLOOR`). ``workers`` scoring processes
+    (default: one per CPU for passes of at least ``PARALLEL_MIN_SEGMENTS``, else none) score
+    batches while this process stores the scored ones, in order.
+    """
     if method not in METHODS:
         raise ClhsError(f"unknown method '{method}' (use {', '.join(METHODS)})")
     codebook = project.codebook
@@ -185,30 +207,135 @@ def suggest(project: Project, *, documents: Sequence[str] | None = None, codes: 
         if info["method"] != method:
             raise ClhsError(f"the current model is a {info['method']}; train a {method} with "
                             f"`clhs train --method {method}`")
-        version = info["version"]
+        version, recipe = info["version"], (method, project.directory / "models" / info["version"], codebook)
     else:
-        model, version = make_suggester(method, codebook), f"{method}-codebook-{codebook.version}"
-        model.fit(TrainingSet.from_codebook(codebook))
+        model, version = _codebook_model(method, codebook), f"{method}-codebook-{codebook.version}"
+        recipe = (method, None, codebook)
     roles = _roles(project)
     wanted = set(codes) if codes else None
     done = settled_pairs(project)
+    batches = [(segs["id"].iloc[i:i + batch_size].tolist(), segs["text"].iloc[i:i + batch_size].tolist(),
+                [roles.get(d) for d in segs["document"].iloc[i:i + batch_size]]) for i in range(0, len(segs), batch_size)]
+    if workers is None:
+        workers = processes.cpus() if len(segs) >= PARALLEL_MIN_SEGMENTS else 0
+    scored = (_score_in_processes(model, recipe, batches, floor, workers) if workers > 0
+              else (_scored(model, texts, batch_roles, floor) for _, texts, batch_roles in batches))
     stored = 0
-    for start in range(0, len(segs), batch_size):
-        chunk = segs.iloc[start:start + batch_size]
-        texts = chunk["text"].tolist()
-        chunk_roles = [roles.get(d) for d in chunk["document"]]
+    for (seg_ids, _, _), batch in zip(batches, scored):
         rows = []
-        for seg_id, scored in zip(chunk["id"], _scored(model, texts, chunk_roles, margin)):
-            for s in scored:
+        for seg_id, suggested in zip(seg_ids, batch):
+            for s in suggested:
                 if (wanted is None or s.code in wanted) and (seg_id, s.code) not in done:
                     rows.append({"segment_id": seg_id, "code": s.code, "score": s.score,
                                  "components": {**s.components, "threshold": s.threshold},
                                  "evidence": [vars(e) for e in s.evidence]})  # an Evidence's fields
-        stored += project.add_suggestions(rows, method=method, model_version=version,
-                                          segment_ids=chunk["id"].tolist(), codes=codes)
+        stored += project.add_suggestions(rows, method=method, model_version=version, segment_ids=seg_ids,
+                                          codes=codes)
         if progress:
-            progress(len(chunk))
+            progress(len(seg_ids))
     return SuggestReport(len(segs), stored, method, version)
+
+
+def _codebook_model(method: str, codebook: Codebook):
+    """An untrained method's model: fitted on the codebook's own examples."""
+    return make_suggester(method, codebook).fit(TrainingSet.from_codebook(codebook))
+
+
+_worker_model = None  # the model a scoring process scores with
+
+
+def _init_scorer(source) -> None:
+    """Forked workers inherit the model; spawned ones load it (method, model folder or None, codebook)."""
+    global _worker_model
+    if isinstance(source, tuple):
+        method, path, codebook = source
+        source = load_model(path, codebook) if path is not None else _codebook_model(method, codebook)
+    _worker_model = source
+
+
+def _score_batch(texts: list[str], roles: list[str | None], floor: float):
+    return _scored(_worker_model, texts, roles, floor)
+
+
+def _score_in_processes(model, recipe: tuple, batches: list[tuple], floor: float, workers: int):
+    """:func:`_scored` over ``batches`` in ``workers`` processes, in order; here if they cannot start."""
+    executor = processes.pool(workers, initializer=_init_scorer, initargs=(model if processes.forking() else recipe,))
+    finished = 0
+    try:
+        for batch in processes.in_order(executor, _score_batch, ((texts, roles, floor) for _, texts, roles in batches),
+                                        2 * workers):
+            yield batch
+            finished += 1
+    except BrokenProcessPool:
+        for _, texts, roles in batches[finished:]:
+            yield _scored(model, texts, roles, floor)
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+class LiveScores:
+    """Pending suggestions rescored after each batch of decisions, in about a second, without a refit.
+
+    Built once per model (the slow part: every pending segment is featurised and the other
+    members' outputs are kept); then :meth:`update` moves the model's classifier towards the
+    decisions and manual codings made since its training data was read (warm-started SGD,
+    :meth:`CodeClassifier.partial_update`) and rescores every pending segment from the cached
+    features. The new scores live here, not in the store: :meth:`apply` puts them on a pending
+    table so the review queue's order follows the reviewer's latest decisions, and the next full
+    retrain (``train`` + ``suggest``) stores scores from a refit on everything.
+    """
+
+    def __init__(self, project: Project) -> None:
+        from .suggest import CodeClassifier, Ensemble
+
+        self.model, info = load_current_model(project)
+        self.version, self.since = info["version"], info.get("data_read_at")
+        if isinstance(self.model, Ensemble):
+            self.classifier = self.model.members.get("classifier")
+        else:
+            self.classifier = self.model if isinstance(self.model, CodeClassifier) else None
+        if self.classifier is None:
+            raise ClhsError(f"the current model ({self.version}) has no classifier to update; retrain")
+        pending = project.suggestions().drop_duplicates("segment_id")
+        roles = _roles(project)
+        self.segment_ids = pending["segment_id"].tolist()
+        texts, seg_roles = pending["text"].tolist(), [roles.get(d) for d in pending["document"]]
+        self.X = self.classifier.transform_cache(texts, seg_roles)
+        self.others = ({name: member.outputs(texts, seg_roles) for name, member in self.model.members.items()
+                        if member is not self.classifier} if isinstance(self.model, Ensemble) else {})
+        self.applied: set[str] = set()
+        self.scores: np.ndarray | None = None  # (pending segments, codes) after the last update
+
+    def update(self, project: Project) -> int:
+        """Apply the decisions not applied yet and rescore; returns how many training rows were new."""
+        from .suggest.base import Outputs
+
+        if current_model_info(project)["version"] != self.version:
+            raise ClhsError("the project's model changed since these live scores were built; rebuild them")
+        rows = [r for r in decision_rows(project, since=self.since) if r["source"] not in self.applied]
+        if rows:
+            self.classifier.partial_update(TrainingSet.from_decisions(rows, project.codebook))
+            self.applied.update(r["source"] for r in rows)
+        if rows or self.scores is None:
+            margin = self.classifier.decision_cached(self.X)
+            mine = Outputs(margin, self.classifier.calibrated(margin))
+            self.scores = (self.model.stack({**self.others, "classifier": mine}) if self.others
+                           else mine.scores)
+        return len(rows)
+
+    def apply(self, pending: pd.DataFrame) -> pd.DataFrame:
+        """``pending`` with each suggestion's ``score`` from the last update (segments this object
+        has not seen keep theirs) and the score as stored in ``stored_score``."""
+        if self.scores is None or pending.empty:
+            return pending
+        row = pd.Series(np.arange(len(self.segment_ids)), index=self.segment_ids)
+        col = {c: j for j, c in enumerate(self.model.codes)}
+        at = pending["segment_id"].map(row)
+        known = at.notna() & pending["code"].isin(col)
+        out = pending.assign(stored_score=pending["score"])
+        out.loc[known, "score"] = self.scores[at[known].astype(int).to_numpy(),
+                                              pending.loc[known, "code"].map(col).to_numpy()]
+        return out
 
 
 def queue(project: Project, *, mode: str = "uncertain", limit: int | None = 20, code: str | None = None,

@@ -7,15 +7,13 @@ process stores the documents that are ready, in their original order. Small impo
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import threading
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Iterable, Iterator, Literal, Mapping, Sequence
 
+from . import processes
 from .corpus import AttributeTable, Document, iter_files, read_files
 from .segment import Segment, Segmenter, pack, unpack
 from .store import ImportResult, Project
@@ -50,7 +48,7 @@ def import_paths(
     files = list(iter_files(list(paths), attributes=table))
     if workers is None:
         big = sum(os.path.getsize(path) for path, _ in files if path.is_file()) >= PARALLEL_MIN_BYTES
-        workers = (os.cpu_count() or 1) if big and len(files) > FILES_PER_TASK else 0
+        workers = processes.cpus() if big and len(files) > FILES_PER_TASK else 0
     known = project.document_hashes()
     if workers > 0:
         prepared = _prepare_in_processes(files, workers, kind=kind, text_column=text_column,
@@ -108,36 +106,26 @@ def _prepare_task(files: Sequence[tuple[Path, AttributeTable | None]], kind: str
 
 def _prepare_in_processes(files: list[tuple[Path, AttributeTable | None]], workers: int, *, kind: str | None,
                           text_column: str, segmenter: Segmenter, known: Mapping[str, str]) -> Iterator[Prepared]:
-    """:func:`prepare` in ``workers`` processes, results in file order, a bounded number in flight.
-
-    Forks when this process has a single thread (fast: the pipeline is already loaded) and
-    spawns otherwise (the app imports from a thread; forking a threaded process can
-    deadlock). If the processes cannot start, the rest is prepared here.
-    """
+    """:func:`prepare` in ``workers`` processes (see :mod:`clhs_mechanisms.processes`), results in
+    file order, a bounded number in flight. If the processes cannot start, the rest is prepared here."""
     tasks = [files[i:i + FILES_PER_TASK] for i in range(0, len(files), FILES_PER_TASK)]
-    method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
-    in_flight: deque[Future] = deque()
+    executor = processes.pool(workers)
     finished = 0
     try:
-        for task in tasks:
-            hashes = {path.name: known[path.name] for path, _ in task if path.name in known}
-            in_flight.append(pool.submit(_prepare_task, task, kind, text_column, segmenter, hashes))
-            if len(in_flight) >= 2 * workers:
-                yield from _finish(in_flight.popleft())
-                finished += 1
-        while in_flight:
-            yield from _finish(in_flight.popleft())
+        for done in processes.in_order(executor, _prepare_task, (
+                (task, kind, text_column, segmenter, {path.name: known[path.name] for path, _ in task
+                                                      if path.name in known}) for task in tasks), 2 * workers):
+            yield from _finish(done)
             finished += 1
     except BrokenProcessPool:
         rest = [pair for task in tasks[finished:] for pair in task]
         yield from prepare(rest, kind=kind, text_column=text_column, segmenter=segmenter, known=known)
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _finish(future: Future) -> Iterator[Prepared]:
-    done, error = future.result()
+def _finish(result: tuple[list, Exception | None]) -> Iterator[Prepared]:
+    done, error = result
     for document, packed in done:
         yield document, None if packed is None else unpack(document, packed)
     if error is not None:

@@ -179,3 +179,25 @@ def test_background_retrain_refreshes_suggestions(app_project):
     assert job.message.startswith("retrained"), job.message
     versions = set(app_project.suggestions()["model_version"])
     assert versions and "test" not in versions  # the pending work was rescored by the new model
+
+
+def test_live_scores_follow_decisions_between_retrains(app_project):
+    from clhs_mechanisms.app.trainer import Trainer
+    from clhs_mechanisms.assist import current_model_info, suggest, train
+
+    train(app_project, gold=[])
+    suggest(app_project)
+    job = Trainer()
+    info = current_model_info(app_project)
+    assert job.ensure_live(str(app_project.directory), info)
+    job.join(timeout=300)
+    assert job.live is not None and job.message.startswith("live scores ready"), job.message
+    assert not job.ensure_live(str(app_project.directory), info)  # already built for this model
+    pending = app_project.suggestions()
+    app_project.decide(pending["id"].iloc[0], "reject", coder="ana")
+    updates = job.updates
+    job.after_decision(app_project)
+    assert job.updates == updates + 1
+    assert "stored_score" in job.apply(app_project.suggestions())
+    at = _app("review.py")  # the page orders by the live scores and still loads
+    assert not at.exception

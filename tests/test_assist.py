@@ -103,3 +103,51 @@ def test_cli_evaluate_json(tmp_path, mini_codebook_path):
     data = json.loads(result.output)
     assert set(data) >= {"micro", "macro", "mean_kappa", "per_code", "n_segments", "method"}
     assert data["n_segments"] == 4 and 0 <= data["micro"]["f1"] <= 1
+
+
+def _pending(project) -> list[tuple]:
+    df = project.suggestions()
+    return sorted(zip(df["segment_id"], df["code"], df["score"].round(9), df["evidence"].map(json.dumps)))
+
+
+def test_scoring_processes_store_the_same_suggestions(imported):
+    train(imported, gold=[])
+    suggest(imported, workers=0, batch_size=3)
+    alone = _pending(imported)
+    suggest(imported, workers=2, batch_size=3)  # forked: this process has one thread
+    assert _pending(imported) == alone and alone
+
+
+def test_scoring_processes_are_spawned_from_a_threaded_process(imported):
+    """The app suggests from a thread: the scoring processes are spawned and load the model."""
+    import threading
+
+    train(imported, gold=[])
+    suggest(imported, workers=0)
+    alone = _pending(imported)
+    reports: list = []
+    worker = threading.Thread(target=lambda: reports.append(suggest(imported, workers=1, batch_size=4)))
+    worker.start()
+    worker.join(300)
+    assert reports and _pending(imported) == alone
+
+
+def test_live_scores_follow_decisions_without_a_refit(imported):
+    from clhs_mechanisms.assist import LiveScores
+
+    train(imported, gold=[])
+    suggest(imported)
+    live = LiveScores(imported)
+    assert live.update(imported) == 0  # nothing decided since the training data was read
+    before = live.apply(imported.suggestions())
+    assert (before["score"] - before["stored_score"]).abs().max() < 1e-6  # same model, same scores
+    target = before.sort_values("score").iloc[-1]["code"]
+    for sid in before.loc[before["code"] == target, "id"]:
+        imported.decide(sid, "reject", coder="ana")
+    assert live.update(imported) > 0 and live.update(imported) == 0  # each decision applied once
+    after = live.apply(before)
+    moved = after[after["code"] == target]
+    assert (moved["score"] < moved["stored_score"]).all()  # rejections pull the code's scores down
+    train(imported, gold=[])
+    with pytest.raises(ClhsError, match="model changed"):
+        live.update(imported)

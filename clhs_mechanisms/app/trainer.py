@@ -1,37 +1,56 @@
-"""Background retraining for the review page: train, then rescore pending work, off the page's thread."""
+"""Background work for the review page: full retrains, and live scores that follow each decision.
+
+A full retrain (train, then rescore pending work) runs off the page's thread every N decisions.
+Between retrains, :class:`~clhs_mechanisms.assist.LiveScores` moves the model towards each new
+decision in about a second, so the queue's order follows the reviewer without waiting for a refit.
+"""
 
 from __future__ import annotations
 
 import threading
 from datetime import datetime
 
+import pandas as pd
 import streamlit as st
 
-from ..assist import suggest, train
+from ..assist import LiveScores, current_model_info, suggest, train
 from ..errors import ClhsError
 from ..store import Project
 
 
 class Trainer:
-    """One retraining job at a time per server; its last message is shown on the review page."""
+    """One background job at a time per server; its last message is shown on the review page."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._live_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self.live: LiveScores | None = None
+        self.updates = 0  # live updates applied: part of the review queue's cache key
         self.message = ""
 
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, project_dir: str) -> bool:
+    def _start(self, target, project_dir: str, message: str) -> bool:
         with self._lock:
             if self.running:
                 return False
-            self.message = f"retraining started {datetime.now():%H:%M:%S}"
-            self._thread = threading.Thread(target=self._run, args=(project_dir,), daemon=True)
+            self.message = message
+            self._thread = threading.Thread(target=target, args=(project_dir,), daemon=True)
             self._thread.start()
             return True
+
+    def start(self, project_dir: str) -> bool:
+        """Retrain on everything and rescore the documents under review, in the background."""
+        return self._start(self._run, project_dir, f"retraining started {datetime.now():%H:%M:%S}")
+
+    def ensure_live(self, project_dir: str, info: dict | None) -> bool:
+        """Build live scores for the current model (``info``) in the background, if missing or stale."""
+        if info is None or (self.live is not None and self.live.version == info["version"]):
+            return False
+        return self._start(self._build_live, project_dir, "preparing live scores for the current model")
 
     def _run(self, project_dir: str) -> None:
         try:
@@ -40,10 +59,39 @@ class Trainer:
                 # Rescore where review is going on, not the whole project.
                 under_review = sorted(set(project.suggestions()["document"]))
                 report = suggest(project, method="ensemble", documents=under_review or None)
+                self._live_from(project)
             self.message = (f"retrained {datetime.now():%H:%M:%S}: {model.version} on {model.n_training} texts; "
                             f"{report.suggestions} suggestions refreshed")
         except ClhsError as exc:
             self.message = f"retraining failed: {exc}"
+
+    def _build_live(self, project_dir: str) -> None:
+        try:
+            with Project.open(project_dir) as project:
+                self._live_from(project)
+            self.message = f"live scores ready {datetime.now():%H:%M:%S}: the queue follows each decision"
+        except ClhsError as exc:
+            self.message = f"live scores unavailable: {exc}"
+
+    def _live_from(self, project: Project) -> None:
+        live = LiveScores(project)
+        live.update(project)
+        with self._live_lock:
+            self.live = live
+            self.updates += 1
+
+    def after_decision(self, project: Project) -> None:
+        """Move the live scores towards the decisions just made (about a second; skipped if none yet)."""
+        with self._live_lock:
+            if self.live is None or self.live.version != (current_model_info(project) or {}).get("version"):
+                return
+            if self.live.update(project):
+                self.updates += 1
+
+    def apply(self, pending: pd.DataFrame) -> pd.DataFrame:
+        """Pending suggestions with their live scores (as stored if there are none)."""
+        live = self.live
+        return live.apply(pending) if live is not None else pending
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:

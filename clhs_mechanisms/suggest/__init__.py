@@ -14,7 +14,7 @@ A suggestion is never a coding. Every suggester has ``codes``, ``fit(training_se
 :func:`load_model` persist them without pickle.
 """
 
-from .base import Evidence, Scored
+from .base import FLOOR, Evidence, Scored
 from .classifier import CodeClassifier
 from .cues import CueMatcher, KeywordBaseline
 from .ensemble import Ensemble, make_suggester
@@ -23,6 +23,6 @@ from .persist import load_model, read_metadata, save_model
 from .similarity import CodebookSimilarity
 from .training import TrainingSet
 
-__all__ = ["CodeClassifier", "CodebookSimilarity", "CueMatcher", "Ensemble", "Evidence", "KeywordBaseline",
+__all__ = ["FLOOR", "CodeClassifier", "CodebookSimilarity", "CueMatcher", "Ensemble", "Evidence", "KeywordBaseline",
            "Scored", "TrainingSet", "compare_methods", "default_train_paths", "evaluate", "load_model",
            "make_suggester", "metrics", "read_metadata", "save_model", "training_data"]

@@ -204,9 +204,10 @@ class CodeClassifier:
 
     def score_cached(self, X) -> np.ndarray:
         """Calibrated probabilities ``(n, k)`` of a cached feature matrix."""
-        return self._calibrated(self.decision_cached(X))
+        return self.calibrated(self.decision_cached(X))
 
-    def _calibrated(self, margin: np.ndarray) -> np.ndarray:
+    def calibrated(self, margin: np.ndarray) -> np.ndarray:
+        """Probabilities from raw margins (per-code Platt scaling)."""
         return sigmoid(margin * self.platt_[:, 0] + self.platt_[:, 1])
 
     def outputs(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> Outputs:
@@ -216,7 +217,7 @@ class CodeClassifier:
             return Outputs(np.zeros((0, len(self.codes))), np.zeros((0, len(self.codes))), None)
         X = self.transform_cache(texts, roles)
         margin = self.decision_cached(X)
-        return Outputs(margin, self._calibrated(margin), X[:, self._block_slices()["word"]])
+        return Outputs(margin, self.calibrated(margin), X[:, self._block_slices()["word"]])
 
     def score(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> np.ndarray:
         """Calibrated probabilities ``(n, k)`` in [0, 1]."""

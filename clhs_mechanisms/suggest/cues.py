@@ -50,23 +50,23 @@ class CueHit:
 _ANCHOR_ATTRS = ["LOWER", "LEMMA", "ORTH"]
 
 
-def _anchors(pattern, strings) -> list[tuple[int, frozenset]]:
+def _anchors(pattern, strings) -> list[frozenset]:
     """What a doc must contain for a token ``pattern`` to match: for each token that is not optional,
-    the LOWER/LEMMA/ORTH values (as string hashes; attribute by its index in ``_ANCHOR_ATTRS``) it
-    accepts. spaCy's ``Matcher`` tries every pattern at every token (~1 ms a segment for the
-    codebook's patterns); a pattern whose anchors are missing from a doc is not run on it."""
+    the LOWER/LEMMA/ORTH values (string hashes) it accepts. spaCy's ``Matcher`` tries every pattern
+    at every token (~1 ms a segment for the codebook's patterns); a pattern whose anchors are
+    missing from a doc is not run on it. The check pools the three attributes' values, so it may
+    let a pattern through that cannot match (the Matcher then decides), never the reverse."""
     anchors = []
     for token in pattern:
         if token.get("OP", "+") != "+":
             continue
         for attr, value in token.items():
-            attr = {"TEXT": "ORTH"}.get(attr.upper(), attr.upper())
-            if attr not in _ANCHOR_ATTRS:
+            if {"TEXT": "ORTH"}.get(attr.upper(), attr.upper()) not in _ANCHOR_ATTRS:
                 continue
             if isinstance(value, str):
                 value = {"IN": [value]}
             if isinstance(value, dict) and set(value) == {"IN"}:
-                anchors.append((_ANCHOR_ATTRS.index(attr), frozenset(strings.add(v) for v in value["IN"])))
+                anchors.append(frozenset(strings.add(v) for v in value["IN"]))
     return anchors
 
 
@@ -143,9 +143,8 @@ class CueMatcher:
         lemma, lower, patterns = self._matchers()
         matchers = [m for m in (lemma, lower) if len(m)]
         if patterns:
-            values = [set(column.tolist()) for column in doc.to_array(_ANCHOR_ATTRS).reshape(len(doc), -1).T]
-            matchers += [m for anchors, m in patterns
-                         if not any(values[attr].isdisjoint(allowed) for attr, allowed in anchors)]
+            present = set(doc.to_array(_ANCHOR_ATTRS).ravel().tolist())
+            matchers += [m for anchors, m in patterns if not any(present.isdisjoint(allowed) for allowed in anchors)]
         raw = set()
         vocab = self.nlp.vocab.strings
         for m in matchers:

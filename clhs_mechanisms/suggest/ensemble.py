@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from ..codebook import Codebook
-from .base import (DEFAULT_THRESHOLD, MIN_POSITIVES, UNKNOWN, Evidence, Outputs, Scored, best_f1_threshold,
+from .base import (DEFAULT_THRESHOLD, FLOOR, MIN_POSITIVES, UNKNOWN, Evidence, Outputs, Scored, best_f1_threshold,
                    check_texts, code_index, fit_logistic, sigmoid)
 from .classifier import CodeClassifier
 from .cues import CueMatcher, KeywordBaseline
@@ -31,7 +31,7 @@ class Ensemble:
 
     ``folds`` sets the cross-validation used to produce held-out member scores; ``explain`` gives
     each member's score and the evidence behind a suggestion; ``suggest`` lists, per text, the
-    codes whose score reaches ``threshold - margin``, best first.
+    codes whose score reaches ``floor * threshold``, best first.
     """
 
     method = "ensemble"
@@ -112,7 +112,8 @@ class Ensemble:
         texts, roles = check_texts(texts, roles)
         return {name: out.scores for name, out in self._outputs(texts, roles).items()}
 
-    def _stack(self, outputs: dict[str, Outputs]) -> np.ndarray:
+    def stack(self, outputs: dict[str, Outputs]) -> np.ndarray:
+        """Stacked scores ``(n, k)`` from the members' outputs (codes without a stacker: their mean)."""
         feats = np.stack([outputs[name].raw * SCALES[name] for name in self.member_names], axis=2)
         fallback = np.mean([out.scores for out in outputs.values()], axis=0)
         stacked = sigmoid(np.einsum("nkm,km->nk", feats, np.nan_to_num(self.stack_[:, :-1])) + self.stack_[:, -1])
@@ -123,7 +124,7 @@ class Ensemble:
         texts, roles = check_texts(texts, roles)
         if not texts:
             return np.zeros((0, len(self.codes)))
-        return self._stack(self._outputs(texts, roles))
+        return self.stack(self._outputs(texts, roles))
 
     def evidence(self, text: str, code: str, role: str | None = None) -> list[Evidence]:
         """Evidence from every member, de-duplicated by span, in text order."""
@@ -153,15 +154,16 @@ class Ensemble:
             out.append(merged)
         return out
 
-    def suggest(self, texts: Sequence[str], roles: Sequence[str | None] | None = None, margin: float = 0.15) -> list[list[Scored]]:
-        """Per text, the codes scoring at least ``threshold - margin``, best first, with evidence."""
+    def suggest(self, texts: Sequence[str], roles: Sequence[str | None] | None = None,
+                floor: float = FLOOR) -> list[list[Scored]]:
+        """Per text, the codes scoring at least ``floor * threshold``, best first, with evidence."""
         texts, roles = check_texts(texts, roles)
         if not texts:
             return []
         outputs = self._outputs(texts, roles)
-        scores = self._stack(outputs)
+        scores = self.stack(outputs)
         rank = np.argsort(-scores, axis=1, kind="mergesort")
-        ok = np.take_along_axis(scores >= self.thresholds_ - margin, rank, axis=1)
+        ok = np.take_along_axis(scores >= floor * self.thresholds_, rank, axis=1)
         pairs = [(i, j) for i, row in enumerate(rank.tolist()) for j, good in zip(row, ok[i].tolist()) if good]
         evidence = self._evidence(texts, outputs, pairs)
         members = {name: out.scores for name, out in outputs.items()}

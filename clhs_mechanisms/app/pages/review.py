@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from clhs_mechanisms.app import state
@@ -37,9 +38,10 @@ def _progress(path: str, change: int):
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _queue(path: str, change: int, mode: str, code: str | None):
-    """The whole review order for these choices; recomputed only when the project changes."""
-    return review_queue(state.frame("suggestions"), mode=mode, limit=None, code=code)
+def _queue(path: str, change: int, live_updates: int, mode: str, code: str | None):
+    """The whole review order for these choices, by the live scores (see ``Trainer``); recomputed
+    only when the project or the live scores change."""
+    return review_queue(trainer().apply(state.frame("suggestions")), mode=mode, limit=None, code=code)
 
 
 per_code = _progress(state.project_dir(), state.version())
@@ -69,7 +71,8 @@ def context(row) -> None:
 
 
 skipped: set[str] = st.session_state.setdefault("skipped", set())
-items = _queue(state.project_dir(), state.version(), mode, only_code)
+trainer().ensure_live(state.project_dir(), info)
+items = _queue(state.project_dir(), state.version(), trainer().updates, mode, only_code)
 items = items[~items["id"].isin(skipped)] if skipped else items
 
 with left:
@@ -95,7 +98,10 @@ with left:
 
     threshold = item["components"].get("threshold", 0.5)
     st.subheader(f"{code.label} (`{code.id}`)")
-    st.caption(f"score {item['score']:.2f} (threshold {threshold:.2f}) · {item['method']} · "
+    live = "stored_score" in item and pd.notna(item["stored_score"]) and item["stored_score"] != item["score"]
+    st.caption(f"score {item['score']:.2f}"
+               + (f" (live, after your latest decisions; {item['stored_score']:.2f} when suggested)" if live else "")
+               + f" · threshold {threshold:.2f} · {item['method']} · "
                + " · ".join(f"{k} {v:.2f}" for k, v in item["components"].items() if k != "threshold")
                + (" · evidence: " + "; ".join(e["why"] for e in item["evidence"]) if item["evidence"] else ""))
     with st.expander("Definition"):
@@ -129,6 +135,8 @@ with left:
             if st.session_state["decisions_since_train"] >= every:
                 st.session_state["decisions_since_train"] = 0
                 trainer().start(state.project_dir())
+            else:
+                trainer().after_decision(project)
         except ClhsError as exc:
             st.session_state["conflict"] = (shown, str(exc), action, code or suggested)
 
