@@ -57,9 +57,7 @@ def decision_rows(project: Project, *, since: str | None = None) -> list[dict]:
     """
     roles = _roles(project)
     rows: list[dict] = []
-    decisions = project.decisions()
-    if since is not None:
-        decisions = decisions[decisions["created_at"] >= since]
+    decisions = project.decisions(since=since)
     for d in decisions.itertuples():
         role, made = (d.attributes or {}).get("role"), {"source": d.id, "at": d.created_at}
         if d.action == "reject":
@@ -68,10 +66,8 @@ def decision_rows(project: Project, *, since: str | None = None) -> list[dict]:
             if d.code != d.suggested:
                 rows.append({"text": d.text, "role": role, "code": d.suggested, "label": 0, **made})
             rows.append({"text": d.text, "role": role, "code": d.code, "label": 1, **made})
-    codings = project.codings()
+    codings = project.codings(since=since)
     manual = codings[(codings["origin"] == "manual") & (codings["coder_kind"] == "human")]
-    if since is not None:
-        manual = manual[manual["created_at"] >= since]
     for c in manual.itertuples():
         rows.append({"text": c.quote, "role": roles.get(c.document), "code": c.code, "label": 1,
                      "source": c.id, "at": c.created_at})
@@ -228,7 +224,7 @@ def suggest(project: Project, *, documents: Sequence[str] | None = None, codes: 
                 if (wanted is None or s.code in wanted) and (seg_id, s.code) not in done:
                     rows.append({"segment_id": seg_id, "code": s.code, "score": s.score,
                                  "components": {**s.components, "threshold": s.threshold},
-                                 "evidence": [vars(e) for e in s.evidence]})  # an Evidence's fields
+                                 "evidence": s.evidence})  # Evidence dataclasses: stored as JSON objects
         stored += project.add_suggestions(rows, method=method, model_version=version, segment_ids=seg_ids,
                                           codes=codes)
         if progress:
@@ -301,9 +297,13 @@ class LiveScores:
         self.segment_ids = pending["segment_id"].tolist()
         texts, seg_roles = pending["text"].tolist(), [roles.get(d) for d in pending["document"]]
         self.X = self.classifier.transform_cache(texts, seg_roles)
-        self.others = ({name: member.outputs(texts, seg_roles) for name, member in self.model.members.items()
-                        if member is not self.classifier} if isinstance(self.model, Ensemble) else {})
-        self.applied: set[str] = set()
+        if isinstance(self.model, Ensemble):  # the other members' share of the stack is fixed: summed once
+            others = {name: member.outputs(texts, seg_roles) for name, member in self.model.members.items()
+                      if member is not self.classifier}
+            self._rescore = self.model.stacker(others, "classifier")
+        else:
+            self._rescore = lambda out: out.scores
+        self.applied: set[str] = set()  # decisions and codings applied (those made at the watermark too)
         self.scores: np.ndarray | None = None  # (pending segments, codes) after the last update
 
     def update(self, project: Project) -> int:
@@ -315,12 +315,13 @@ class LiveScores:
         rows = [r for r in decision_rows(project, since=self.since) if r["source"] not in self.applied]
         if rows:
             self.classifier.partial_update(TrainingSet.from_decisions(rows, project.codebook))
-            self.applied.update(r["source"] for r in rows)
+            latest = max(r["at"] for r in rows)
+            if self.since is None or latest > self.since:  # read only what is newer next time
+                self.since, self.applied = latest, set()
+            self.applied.update(r["source"] for r in rows if r["at"] == self.since)
         if rows or self.scores is None:
             margin = self.classifier.decision_cached(self.X)
-            mine = Outputs(margin, self.classifier.calibrated(margin))
-            self.scores = (self.model.stack({**self.others, "classifier": mine}) if self.others
-                           else mine.scores)
+            self.scores = self._rescore(Outputs(margin, self.classifier.calibrated(margin)))
         return len(rows)
 
     def apply(self, pending: pd.DataFrame) -> pd.DataFrame:

@@ -669,7 +669,8 @@ class Project:
                         coder: str = "system") -> int:
         """Store machine suggestions for a batch of segments.
 
-        Each row: ``segment_id, code, score, components (dict), evidence (list of dicts)``.
+        Each row: ``segment_id, code, score, components (dict), evidence (list of dicts or of
+        :class:`~clhs_mechanisms.suggest.Evidence`)``.
         Pending suggestions from earlier runs on the scored segments (``segment_ids``,
         default: those in ``rows``), restricted to ``codes`` if given, become stale.
         """
@@ -768,8 +769,9 @@ class Project:
             df[col] = df[col].map(json.loads)
         return df
 
-    def decisions(self) -> pd.DataFrame:
-        """Every decision with its coder, the suggested and the final code, and the segment text."""
+    def decisions(self, *, since: str | None = None) -> pd.DataFrame:
+        """Every decision (made at or after ``since``, ISO UTC, if given) with its coder, the
+        suggested and the final code, and the segment text."""
         q = (sa.select(decisions.c.id, decisions.c.suggestion_id, coders.c.name.label("coder"), decisions.c.action,
                        suggestions.c.code_id.label("suggested"), decisions.c.code_id.label("code"),
                        decisions.c.coding_id, decisions.c.created_at, segments.c.text, documents.c.attributes)
@@ -778,6 +780,8 @@ class Project:
                           .join(documents, documents.c.id == segments.c.document_id)
                           .join(coders, coders.c.id == decisions.c.coder_id))
              .order_by(decisions.c.created_at))
+        if since is not None:
+            q = q.where(decisions.c.created_at >= since)
         df = self.read_sql(q)
         df["attributes"] = df["attributes"].map(json.loads)
         return df
@@ -849,8 +853,9 @@ class Project:
             q = q.where(segments.c.codable.is_(True))
         return self.read_sql(q)
 
-    def codings(self, *, include_inactive: bool = False) -> pd.DataFrame:
-        """Codings with document, code, domain, coder, span, quote and document attributes."""
+    def codings(self, *, include_inactive: bool = False, since: str | None = None) -> pd.DataFrame:
+        """Codings with document, code, domain, coder, span, quote and document attributes (those
+        made at or after ``since``, ISO UTC, if given)."""
         q = (sa.select(codings.c.id, documents.c.name.label("document"), documents.c.kind,
                        segments.c.speaker, cases.c.name.label("case"), codings.c.code_id.label("code"),
                        codes.c.label.label("code_label"), codes.c.domain, coders.c.name.label("coder"),
@@ -865,6 +870,8 @@ class Project:
              .order_by(documents.c.name, codings.c.start, codings.c.code_id))
         if not include_inactive:
             q = q.where(codings.c.status == "active")
+        if since is not None:
+            q = q.where(codings.c.created_at >= since)
         df = self.read_sql(q)
         df["attributes"] = df["attributes"].map(json.loads)
         return df

@@ -7,9 +7,9 @@ human decision is needed before anything becomes a coding.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
-from typing import Sequence
+from functools import lru_cache
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -139,18 +139,28 @@ _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
 
 
 @lru_cache(maxsize=8192)
-def _term_index(text: str) -> dict[str, list[tuple[int, int]]]:
-    """Spans of every word and word bigram of ``text`` as scikit-learn tokenises it (lower-case).
+def _words(text: str) -> tuple[list[str], list[int], list[int]]:
+    """The words of ``text`` as scikit-learn tokenises them (lower-case), with their starts and ends."""
+    spans = [m.span() for m in _TOKEN.finditer(text)]
+    low = text.lower()
+    return [low[s:e] for s, e in spans], [s for s, _ in spans], [e for _, e in spans]
 
-    One pass per text instead of one regex search per candidate term.
-    """
-    words = [(m.group().lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
-    index: dict[str, list[tuple[int, int]]] = {}
-    for i, (w, s, e) in enumerate(words):
-        index.setdefault(w, []).append((s, e))
-        if i + 1 < len(words):
-            index.setdefault(f"{w} {words[i + 1][0]}", []).append((s, words[i + 1][2]))
-    return index
+
+def _term_spans(text: str, term: str) -> Iterator[tuple[int, int]]:
+    """Spans of the word or word bigram ``term`` in ``text``, as the TF-IDF vectorizer counted it
+    (a bigram's words may have one-letter words or punctuation between them)."""
+    words, starts, ends = _words(text)
+    first, _, second = term.partition(" ")
+    i = -1
+    while True:
+        try:
+            i = words.index(first, i + 1)
+        except ValueError:
+            return
+        if not second:
+            yield starts[i], ends[i]
+        elif i + 1 < len(words) and words[i + 1] == second:
+            yield starts[i], ends[i + 1]
 
 
 def term_evidence(texts: Sequence[str], rows, weights: np.ndarray, vocabulary, pairs: Sequence[tuple[int, int]],
@@ -186,10 +196,9 @@ def term_evidence(texts: Sequence[str], rows, weights: np.ndarray, vocabulary, p
         if bounds[p] == bounds[p + 1]:
             continue
         text, taken = texts[i], []
-        index = _term_index(text)
         for c in range(bounds[p], bounds[p + 1]):
             term = names[cols[c]]
-            for s, e in index.get(term, ()) or term_spans(text, term):
+            for s, e in list(_term_spans(text, term)) or term_spans(text, term):
                 for ts, te in taken:
                     if s < te and ts < e:
                         break

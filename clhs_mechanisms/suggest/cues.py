@@ -15,6 +15,7 @@ from typing import Sequence
 
 import numpy as np
 from spacy.matcher import Matcher, PhraseMatcher
+from spacy.pipeline.sentencizer import Sentencizer
 
 from ..codebook import Codebook
 from ..nlp import shared_pipeline
@@ -25,6 +26,7 @@ NEGATORS = frozenset({"not", "n't", "never", "no", "nobody", "nothing", "none", 
                       "without", "hardly", "barely", "scarcely", "cannot", "nowhere", "lack", "lacked"})
 HEDGES_1 = frozenset({"maybe", "perhaps", "possibly", "probably", "might", "somewhat", "arguably"})
 HEDGES_2 = frozenset({("kind", "of"), ("sort", "of"), ("i", "guess"), ("i", "suppose"), ("not", "sure")})
+SENTENCE_ENDS = frozenset(Sentencizer.default_punct_chars)
 CLAUSE_BREAKS = frozenset({",", ";", ":", "—", "–", "but", "although", "though", "however", "because",
                            "so", "and", "yet", "whereas", "while"})
 
@@ -97,6 +99,9 @@ class CueMatcher:
         self._cues = [[f"cue '{c}'" for c in code.cues if c.strip()] + [f"pattern {j + 1}" for j in range(len(code.patterns))]
                       for code in codebook.codes]
         self._shared: dict = {"hits": {}, "matchers": None}  # hits by text and the compiled matchers
+        # sentence boundaries only if a pattern asks for them (negation scope stops at punctuation)
+        sentences = any("SENT_START" in str(p).upper() for code in codebook.codes for p in code.patterns)
+        self._unused = [] if sentences else ["sentencizer"]
         self.weights_ = [np.full(len(lab), default_weight) for lab in self._cues]
         self.thresholds_ = np.full(len(self.codes), DEFAULT_THRESHOLD)
 
@@ -106,12 +111,13 @@ class CueMatcher:
 
     # ------------------------------------------------------------------ matching
     def _scope(self, doc, start: int) -> tuple[bool, bool]:
-        sent_start = doc[start].sent.start
+        """Whether a negator or hedge stands in the ``window`` tokens before ``start``, within its
+        clause and sentence (a sentence ends at the punctuation spaCy's sentencizer splits after)."""
         negated = hedged = False
         i = start - 1
-        while i >= max(sent_start, start - self.window):
+        while i >= max(0, start - self.window):
             low = doc[i].lower_
-            if low in CLAUSE_BREAKS:
+            if low in CLAUSE_BREAKS or low in SENTENCE_ENDS:
                 break
             if low in NEGATORS or doc[i].lemma_.lower() == "not":
                 negated = True
@@ -121,8 +127,9 @@ class CueMatcher:
         return negated, hedged
 
     def _matchers(self):
-        """The cue PhraseMatchers (lemma, lower) and the (anchors, Matcher) of each pattern, built on
-        first use (compiling a codebook's cues takes ~1 s) and shared like the hits."""
+        """The cue PhraseMatchers (lemma, lower), the (number of anchors, Matcher) of each pattern and
+        an index from each anchor value to its (pattern, anchor) pairs, built on first use
+        (compiling a codebook's cues takes ~1 s) and shared like the hits."""
         if self._shared["matchers"] is None:
             lemma = PhraseMatcher(self.nlp.vocab, attr="LEMMA")
             lower = PhraseMatcher(self.nlp.vocab, attr="LOWER")
@@ -136,15 +143,23 @@ class CueMatcher:
                     matcher = Matcher(self.nlp.vocab)
                     matcher.add(f"{ci}|{len(cues) + j}", [[dict(tok) for tok in pattern]])
                     patterns.append((_anchors(pattern, self.nlp.vocab.strings), matcher))
-            self._shared["matchers"] = (lemma, lower, patterns)
+            index: dict[int, list[tuple[int, int]]] = {}
+            for p, (anchors, _) in enumerate(patterns):
+                for a, allowed in enumerate(anchors):
+                    for value in allowed:
+                        index.setdefault(value, []).append((p, a))
+            self._shared["matchers"] = (lemma, lower, [(len(anchors), m) for anchors, m in patterns], index)
         return self._shared["matchers"]
 
     def _hits(self, doc) -> list[CueHit]:
-        lemma, lower, patterns = self._matchers()
+        lemma, lower, patterns, index = self._matchers()
         matchers = [m for m in (lemma, lower) if len(m)]
         if patterns:
-            present = set(doc.to_array(_ANCHOR_ATTRS).ravel().tolist())
-            matchers += [m for anchors, m in patterns if not any(present.isdisjoint(allowed) for allowed in anchors)]
+            met: dict[int, set[int]] = {}
+            for value in index.keys() & set(doc.to_array(_ANCHOR_ATTRS).ravel().tolist()):
+                for p, a in index[value]:
+                    met.setdefault(p, set()).add(a)
+            matchers += [m for p, (n, m) in enumerate(patterns) if len(met.get(p, ())) == n]
         raw = set()
         vocab = self.nlp.vocab.strings
         for m in matchers:
@@ -177,7 +192,7 @@ class CueMatcher:
         if len(cache) + len(todo) > 300_000:
             cache.clear()  # in place: matchers sharing this cache see the same state
             todo = list(dict.fromkeys(texts))
-        for text, doc in zip(todo, self.nlp.pipe(todo, batch_size=512)):
+        for text, doc in zip(todo, self.nlp.pipe(todo, batch_size=512, disable=self._unused)):
             cache[text] = self._hits(doc)
         return [cache[t] for t in texts]
 

@@ -9,7 +9,7 @@ members' calibrated scores with threshold 0.5.
 from __future__ import annotations
 
 from itertools import chain
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold
@@ -114,9 +114,23 @@ class Ensemble:
 
     def stack(self, outputs: dict[str, Outputs]) -> np.ndarray:
         """Stacked scores ``(n, k)`` from the members' outputs (codes without a stacker: their mean)."""
-        feats = np.stack([outputs[name].raw * SCALES[name] for name in self.member_names], axis=2)
-        fallback = np.mean([out.scores for out in outputs.values()], axis=0)
-        stacked = sigmoid(np.einsum("nkm,km->nk", feats, np.nan_to_num(self.stack_[:, :-1])) + self.stack_[:, -1])
+        return self._finish(*self._partial(outputs, self.member_names))
+
+    def stacker(self, outputs: dict[str, Outputs], vary: str) -> Callable[[Outputs], np.ndarray]:
+        """:meth:`stack` as a function of member ``vary``'s outputs, the other members' ``outputs``
+        fixed and summed once: live rescoring after each decision reruns only the varying part."""
+        z0, s0 = self._partial(outputs, [name for name in self.member_names if name != vary])
+        return lambda out: self._finish(*(a + b for a, b in zip((z0, s0), self._partial({vary: out}, [vary]))))
+
+    def _partial(self, outputs: dict[str, Outputs], names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The named members' share of the stacker's linear term, and the sum of their scores."""
+        coef = np.nan_to_num(self.stack_[:, :-1])
+        z = sum(outputs[n].raw * (SCALES[n] * coef[:, self.member_names.index(n)]) for n in names)
+        return z, sum(outputs[n].scores for n in names)
+
+    def _finish(self, z: np.ndarray, score_sum: np.ndarray) -> np.ndarray:
+        stacked = sigmoid(z + np.nan_to_num(self.stack_[:, -1]))
+        fallback = score_sum / len(self.member_names)
         return np.clip(np.where(np.isnan(self.stack_[:, 0]), fallback, stacked), 0.0, 1.0)
 
     def score(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> np.ndarray:
