@@ -69,6 +69,9 @@ def test_cli_assist_commands(imported, tmp_path):
     assert _cli("train", "--project", d).exit_code == 0
     out = _cli("suggest", "--project", d)
     assert out.exit_code == 0 and "suggestions for" in out.output
+    again = _cli("suggest", "--workers", "1", "--project", d)
+    assert again.exit_code == 0 and again.output.split()[0] == out.output.split()[0]  # same number stored
+    assert _cli("suggest", "--workers", "-1", "--project", d).exit_code == 2
     lines = _cli("queue", "--json", "--limit", "2", "--project", d).output.splitlines()
     sid = json.loads(lines[0])["id"]
     assert _cli("decide", sid, "accept", "--coder", "ana", "--project", d).exit_code == 0
