@@ -9,11 +9,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
+import tqdm
 
 from .. import __version__
 from ..errors import ClhsError
 
 EXIT_USER_ERROR = 2
+
+# tqdm's monitor thread would make every progress bar's command a threaded process, whose worker
+# processes (import readers, suggestion scorers) must then be spawned and reload what a fork inherits.
+tqdm.tqdm.monitor_interval = 0
 
 
 def fail(message: str) -> None:
