@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -144,15 +143,16 @@ def _scored(model, texts: list[str], roles: list[str | None], floor: float):
     if hasattr(model, "suggest"):
         return model.suggest(texts, roles, floor=floor)
     from .suggest import Scored
+    from .suggest.base import ranked_pairs
 
     outputs = model.outputs(texts, roles)
     scores, thresholds = outputs.scores, model.thresholds
-    pairs = [(i, int(j)) for i in range(len(texts)) for j in np.flatnonzero(scores[i] >= floor * thresholds)]
+    pairs = ranked_pairs(scores, thresholds, floor)
     out: list[list] = [[] for _ in texts]
     for (i, j), evidence in zip(pairs, model.batch_evidence(texts, outputs, pairs)):
         out[i].append(Scored(model.codes[j], float(scores[i, j]), float(thresholds[j]), model.method,
                              {model.method: float(scores[i, j])}, tuple(evidence)))
-    return [sorted(row, key=lambda s: -s.score) for row in out]
+    return out
 
 
 def settled_pairs(project: Project) -> set[tuple[str, str]]:
@@ -254,19 +254,11 @@ def _score_batch(texts: list[str], roles: list[str | None], floor: float):
 
 
 def _score_in_processes(model, recipe: tuple, batches: list[tuple], floor: float, workers: int):
-    """:func:`_scored` over ``batches`` in ``workers`` processes, in order; here if they cannot start."""
-    executor = processes.pool(workers, initializer=_init_scorer, initargs=(model if processes.forking() else recipe,))
-    finished = 0
-    try:
-        for batch in processes.in_order(executor, _score_batch, ((texts, roles, floor) for _, texts, roles in batches),
-                                        2 * workers):
-            yield batch
-            finished += 1
-    except BrokenProcessPool:
-        for _, texts, roles in batches[finished:]:
-            yield _scored(model, texts, roles, floor)
-    finally:
-        executor.shutdown(wait=False, cancel_futures=True)
+    """:func:`_scored` over ``batches`` in ``workers`` processes, in order; here if they break."""
+    return processes.map_in_order(_score_batch, [(texts, roles, floor) for _, texts, roles in batches], workers,
+                                  here=lambda texts, roles, floor: _scored(model, texts, roles, floor),
+                                  initializer=_init_scorer,
+                                  initargs=(model if processes.forking() else recipe,))
 
 
 class LiveScores:

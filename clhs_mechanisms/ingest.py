@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Iterable, Iterator, Literal, Mapping, Sequence
 
@@ -106,22 +105,13 @@ def _prepare_task(files: Sequence[tuple[Path, AttributeTable | None]], kind: str
 
 def _prepare_in_processes(files: list[tuple[Path, AttributeTable | None]], workers: int, *, kind: str | None,
                           text_column: str, segmenter: Segmenter, known: Mapping[str, str]) -> Iterator[Prepared]:
-    """:func:`prepare` in ``workers`` processes (see :mod:`clhs_mechanisms.processes`), results in
-    file order, a bounded number in flight. If the processes cannot start, the rest is prepared here."""
-    tasks = [files[i:i + FILES_PER_TASK] for i in range(0, len(files), FILES_PER_TASK)]
-    executor = processes.pool(workers)
-    finished = 0
-    try:
-        for done in processes.in_order(executor, _prepare_task, (
-                (task, kind, text_column, segmenter, {path.name: known[path.name] for path, _ in task
-                                                      if path.name in known}) for task in tasks), 2 * workers):
-            yield from _finish(done)
-            finished += 1
-    except BrokenProcessPool:
-        rest = [pair for task in tasks[finished:] for pair in task]
-        yield from prepare(rest, kind=kind, text_column=text_column, segmenter=segmenter, known=known)
-    finally:
-        executor.shutdown(wait=False, cancel_futures=True)
+    """:func:`prepare` in ``workers`` processes (see :func:`clhs_mechanisms.processes.map_in_order`),
+    in file order, a bounded number in flight; here if the processes break."""
+    tasks = [(files[i:i + FILES_PER_TASK], kind, text_column, segmenter,
+              {path.name: known[path.name] for path, _ in files[i:i + FILES_PER_TASK] if path.name in known})
+             for i in range(0, len(files), FILES_PER_TASK)]
+    for done in processes.map_in_order(_prepare_task, tasks, workers):
+        yield from _finish(done)
 
 
 def _finish(result: tuple[list, Exception | None]) -> Iterator[Prepared]:

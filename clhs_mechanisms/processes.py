@@ -12,7 +12,8 @@ import os
 import threading
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, Callable, Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Iterator, Sequence
 
 
 def forking() -> bool:
@@ -30,12 +31,26 @@ def pool(workers: int, *, initializer: Callable | None = None, initargs: tuple =
     return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
 
 
-def in_order(executor: ProcessPoolExecutor, fn: Callable, tasks: Iterable[tuple], window: int) -> Iterator[Any]:
-    """``fn(*task)`` for each task in ``executor``, results in task order, at most ``window`` in flight."""
+def map_in_order(fn: Callable, tasks: Sequence[tuple], workers: int, *, here: Callable | None = None,
+                 initializer: Callable | None = None, initargs: tuple = ()) -> Iterator[Any]:
+    """``fn(*task)`` for each task in ``workers`` processes (see :func:`pool`), results in task
+    order, at most two per worker in flight. If the processes break (they could not start, or
+    one was killed), the remaining tasks run here, with ``here`` (default ``fn``)."""
+    executor = pool(workers, initializer=initializer, initargs=initargs)
     in_flight: deque[Future] = deque()
-    for task in tasks:
-        in_flight.append(executor.submit(fn, *task))
-        if len(in_flight) >= window:
-            yield in_flight.popleft().result()
-    while in_flight:
-        yield in_flight.popleft().result()
+    finished = 0
+    try:
+        try:
+            for task in tasks:
+                in_flight.append(executor.submit(fn, *task))
+                if len(in_flight) >= 2 * workers:
+                    yield in_flight.popleft().result()
+                    finished += 1
+            while in_flight:
+                yield in_flight.popleft().result()
+                finished += 1
+        except BrokenProcessPool:
+            for task in tasks[finished:]:
+                yield (here or fn)(*task)
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)

@@ -211,12 +211,13 @@ def new_ids(n: int) -> list[str]:
         ms, rand_a = _clock["ms"], _clock["rand_a"]
     h = f"{ms:012x}"
     prefix = f"{h[:8]}-{h[8:]}-7{rand_a:03x}-"
-    variant = 0b10 << 62
-    if first >> 48 == (first + n - 1) >> 48:  # one fourth group for the whole batch (nearly always)
-        group = f"{prefix}{(variant | first) >> 48:04x}-"
-        low = first & 0xFFFFFFFFFFFF
-        return [f"{group}{c:012x}" for c in range(low, low + n)]
-    return [f"{prefix}{(variant | c) >> 48:04x}-{c & 0xFFFFFFFFFFFF:012x}" for c in range(first, first + n)]
+    ids, c, stop = [], first, first + n
+    while c < stop:  # one run per value of the fourth group (nearly always the whole batch)
+        end = min(stop, ((c >> 48) + 1) << 48)
+        group = f"{prefix}{((0b10 << 62) | c) >> 48:04x}-"
+        ids += [f"{group}{low:012x}" for low in range(c & 0xFFFFFFFFFFFF, (c & 0xFFFFFFFFFFFF) + end - c)]
+        c = end
+    return ids
 
 
 def new_id() -> str:

@@ -212,6 +212,13 @@ def term_evidence(texts: Sequence[str], rows, weights: np.ndarray, vocabulary, p
     return out
 
 
+def ranked_pairs(scores: np.ndarray, thresholds: np.ndarray, floor: float) -> list[tuple[int, int]]:
+    """(text index, code index) of every score reaching ``floor * threshold``, each text's best first."""
+    rank = np.argsort(-scores, axis=1, kind="mergesort")
+    ok = np.take_along_axis(scores >= floor * thresholds, rank, axis=1)
+    return [(i, j) for i, row in enumerate(rank.tolist()) for j, good in zip(row, ok[i].tolist()) if good]
+
+
 def balanced_weights(y: np.ndarray, base: np.ndarray) -> np.ndarray:
     """``base`` sample weights scaled as scikit-learn's ``class_weight="balanced"`` does for labels
     0/1: each class weighs ``len(y) / (2 * its count)``."""

@@ -16,7 +16,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from ..codebook import Codebook
 from .base import (DEFAULT_THRESHOLD, FLOOR, MIN_POSITIVES, UNKNOWN, Evidence, Outputs, Scored, best_f1_threshold,
-                   check_texts, code_index, fit_logistic, sigmoid)
+                   check_texts, code_index, fit_logistic, ranked_pairs, sigmoid)
 from .classifier import CodeClassifier
 from .cues import CueMatcher, KeywordBaseline
 from .similarity import CodebookSimilarity
@@ -107,11 +107,6 @@ class Ensemble:
             self.thresholds_[j] = best_f1_threshold(yj, held)
         return self
 
-    def member_scores(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> dict[str, np.ndarray]:
-        """Each member's own calibrated scores ``(n, k)``."""
-        texts, roles = check_texts(texts, roles)
-        return {name: out.scores for name, out in self._outputs(texts, roles).items()}
-
     def stack(self, outputs: dict[str, Outputs]) -> np.ndarray:
         """Stacked scores ``(n, k)`` from the members' outputs (codes without a stacker: their mean)."""
         return self._finish(*self._partial(outputs, self.member_names))
@@ -176,9 +171,7 @@ class Ensemble:
             return []
         outputs = self._outputs(texts, roles)
         scores = self.stack(outputs)
-        rank = np.argsort(-scores, axis=1, kind="mergesort")
-        ok = np.take_along_axis(scores >= floor * self.thresholds_, rank, axis=1)
-        pairs = [(i, j) for i, row in enumerate(rank.tolist()) for j, good in zip(row, ok[i].tolist()) if good]
+        pairs = ranked_pairs(scores, self.thresholds_, floor)
         evidence = self._evidence(texts, outputs, pairs)
         members = {name: out.scores for name, out in outputs.items()}
         out: list[list[Scored]] = [[] for _ in texts]
