@@ -35,7 +35,10 @@ def app_project(tmp_path, mini_codebook, monkeypatch):
          "components": {"threshold": 0.5}, "evidence": []},
     ], method="ensemble", model_version="test")
     monkeypatch.setenv("CLHS_PROJECT", str(project.directory))
-    return project
+    yield project
+    from clhs_mechanisms.app.trainer import trainer
+
+    trainer().join(timeout=300)  # a page's background job must not outlive its project
 
 
 def _app(page: str | None = None, coder: str | None = "ana") -> AppTest:
@@ -201,3 +204,50 @@ def test_live_scores_follow_decisions_between_retrains(app_project):
     assert "stored_score" in job.apply(app_project.suggestions())
     at = _app("review.py")  # the page orders by the live scores and still loads
     assert not at.exception
+
+
+def test_page_compiles_while_a_background_job_parses(tmp_path):
+    """Streamlit compiles pages with ``ast.parse`` while background jobs read models (numpy
+    parses .npy headers with ``ast``); unserialised, CPython 3.11 fails one of them at random."""
+    import ast
+    import gc
+    import threading
+
+    import clhs_mechanisms.app.trainer  # noqa: F401  (installs the serialisation)
+
+    class Cycle:  # garbage whose finaliser runs Python code, so threads switch inside ast.parse
+        def __init__(self):
+            self.me = self
+
+        def __del__(self):
+            sum(range(50))
+
+    page = (PAGES / "review.py").read_text(encoding="utf-8")
+    failures, stop = [], threading.Event()
+
+    def background():
+        while not stop.is_set():
+            try:
+                ast.literal_eval("{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4)}")
+            except SystemError as exc:
+                failures.append(exc)
+            for _ in range(20):
+                Cycle()
+
+    job = threading.Thread(target=background, daemon=True)
+    threshold = gc.get_threshold()
+    gc.set_threshold(50)
+    job.start()
+    try:
+        for _ in range(150):
+            try:
+                for _ in range(5):
+                    Cycle()
+                ast.parse(page)
+            except SystemError as exc:
+                failures.append(exc)
+    finally:
+        stop.set()
+        job.join()
+        gc.set_threshold(*threshold)
+    assert not failures, failures[0]

@@ -7,6 +7,9 @@ decision in about a second, so the queue's order follows the reviewer without wa
 
 from __future__ import annotations
 
+import ast
+import functools
+import sys
 import threading
 from datetime import datetime
 
@@ -16,6 +19,30 @@ import streamlit as st
 from ..assist import LiveScores, current_model_info, suggest, train
 from ..errors import ClhsError
 from ..store import Project
+
+
+def _serialise_ast_parse() -> None:
+    """Let one thread at a time build Python ASTs (a workaround for CPython before 3.13).
+
+    CPython keeps the AST constructor's recursion counter per interpreter, not per thread
+    (python/cpython#106905), so two threads in ``ast.parse`` at once can fail with
+    "AST constructor recursion depth mismatch". Here that means Streamlit compiling a page
+    while a background job reads a model (numpy parses ``.npy`` headers with ``ast``).
+    """
+    if sys.version_info >= (3, 13) or getattr(ast.parse, "_clhs_serialised", False):
+        return
+    parse, lock = ast.parse, threading.RLock()
+
+    @functools.wraps(parse)
+    def serialised(*args, **kwargs):
+        with lock:
+            return parse(*args, **kwargs)
+
+    serialised._clhs_serialised = True
+    ast.parse = serialised
+
+
+_serialise_ast_parse()
 
 
 class Trainer:
