@@ -138,10 +138,11 @@ def load_current_model(project: Project):
     return load_model(path, project.codebook), info
 
 
-def _scored(model, texts: list[str], roles: list[str | None], floor: float):
-    """Per text, the suggestions scoring at least ``floor * threshold``, best first, with evidence."""
+def _scored(model, texts: list[str], roles: list[str | None], floor: float, groups: list[str]):
+    """Per text, the suggestions scoring at least ``floor * threshold``, best first, with evidence;
+    ``groups`` (each text's document, in reading order) give the ensemble each segment's neighbours."""
     if hasattr(model, "suggest"):
-        return model.suggest(texts, roles, floor=floor)
+        return model.suggest(texts, roles, floor=floor, groups=groups)
     from .suggest import Scored
     from .suggest.base import ranked_pairs
 
@@ -210,14 +211,15 @@ def suggest(project: Project, *, documents: Sequence[str] | None = None, codes: 
     roles = _roles(project)
     wanted = set(codes) if codes else None
     done = settled_pairs(project)
-    batches = [(segs["id"].iloc[i:i + batch_size].tolist(), segs["text"].iloc[i:i + batch_size].tolist(),
-                [roles.get(d) for d in segs["document"].iloc[i:i + batch_size]]) for i in range(0, len(segs), batch_size)]
+    batches = [(segs["id"].iloc[a:b].tolist(), segs["text"].iloc[a:b].tolist(),
+                [roles.get(d) for d in segs["document"].iloc[a:b]], segs["document"].iloc[a:b].tolist())
+               for a, b in _whole_documents(segs["document"].tolist(), batch_size)]
     if workers is None:
         workers = processes.cpus() if len(segs) >= PARALLEL_MIN_SEGMENTS else 0
     scored = (_score_in_processes(model, recipe, batches, floor, workers) if workers > 0
-              else (_scored(model, texts, batch_roles, floor) for _, texts, batch_roles in batches))
+              else (_scored(model, texts, batch_roles, floor, groups) for _, texts, batch_roles, groups in batches))
     stored = 0
-    for (seg_ids, _, _), batch in zip(batches, scored):
+    for (seg_ids, *_), batch in zip(batches, scored):
         rows = []
         for seg_id, suggested in zip(seg_ids, batch):
             for s in suggested:
@@ -230,6 +232,17 @@ def suggest(project: Project, *, documents: Sequence[str] | None = None, codes: 
         if progress:
             progress(len(seg_ids))
     return SuggestReport(len(segs), stored, method, version)
+
+
+def _whole_documents(documents: list[str], size: int) -> list[tuple[int, int]]:
+    """(start, end) of batches of about ``size`` segments that never split a document (segments
+    in reading order), so every segment is scored beside its neighbours."""
+    bounds, start = [], 0
+    for i in range(1, len(documents) + 1):
+        if i == len(documents) or (documents[i] != documents[i - 1] and i - start >= size):
+            bounds.append((start, i))
+            start = i
+    return bounds
 
 
 def _codebook_model(method: str, codebook: Codebook):
@@ -249,14 +262,14 @@ def _init_scorer(source) -> None:
     _worker_model = source
 
 
-def _score_batch(texts: list[str], roles: list[str | None], floor: float):
-    return _scored(_worker_model, texts, roles, floor)
+def _score_batch(texts: list[str], roles: list[str | None], floor: float, groups: list[str]):
+    return _scored(_worker_model, texts, roles, floor, groups)
 
 
 def _score_in_processes(model, recipe: tuple, batches: list[tuple], floor: float, workers: int):
     """:func:`_scored` over ``batches`` in ``workers`` processes, in order; here if they break."""
-    return processes.map_in_order(_score_batch, [(texts, roles, floor) for _, texts, roles in batches], workers,
-                                  here=lambda texts, roles, floor: _scored(model, texts, roles, floor),
+    return processes.map_in_order(_score_batch, [(texts, roles, floor, groups) for _, texts, roles, groups in batches],
+                                  workers, here=lambda *task: _scored(model, *task),
                                   initializer=_init_scorer,
                                   initargs=(model if processes.forking() else recipe,))
 
@@ -264,11 +277,11 @@ def _score_in_processes(model, recipe: tuple, batches: list[tuple], floor: float
 class LiveScores:
     """Pending suggestions rescored after each batch of decisions, in about a second, without a refit.
 
-    Built once per model (the slow part: every pending segment is featurised and the other
-    members' outputs are kept); then :meth:`update` moves the model's classifier towards the
-    decisions and manual codings made since its training data was read (warm-started SGD,
-    :meth:`CodeClassifier.partial_update`) and rescores every pending segment from the cached
-    features. The new scores live here, not in the store: :meth:`apply` puts them on a pending
+    Built once per model (the slow part: every codable segment of the documents under review is
+    featurised and the other members' outputs are kept); then :meth:`update` moves the model's
+    classifier towards the decisions and manual codings made since its training data was read
+    (warm-started SGD, :meth:`CodeClassifier.partial_update`) and rescores those segments from the
+    cached features, each in the context of its neighbours. The new scores live here, not in the store: :meth:`apply` puts them on a pending
     table so the review queue's order follows the reviewer's latest decisions, and the next full
     retrain (``train`` + ``suggest``) stores scores from a refit on everything.
     """
@@ -284,15 +297,19 @@ class LiveScores:
             self.classifier = self.model if isinstance(self.model, CodeClassifier) else None
         if self.classifier is None:
             raise ClhsError(f"the current model ({self.version}) has no classifier to update; retrain")
-        pending = project.suggestions().drop_duplicates("segment_id")
+        # Every codable segment of the documents under review, in reading order: the context stage
+        # scores each pending segment beside its neighbours, as the suggestion pass did.
+        under_review = set(project.suggestions()["document"])
+        segs = project.segments(codable_only=True)
+        segs = segs[segs["document"].isin(under_review)]
         roles = _roles(project)
-        self.segment_ids = pending["segment_id"].tolist()
-        texts, seg_roles = pending["text"].tolist(), [roles.get(d) for d in pending["document"]]
+        self.segment_ids = segs["id"].tolist()
+        texts, seg_roles = segs["text"].tolist(), [roles.get(d) for d in segs["document"]]
         self.X = self.classifier.transform_cache(texts, seg_roles)
         if isinstance(self.model, Ensemble):  # the other members' share of the stack is fixed: summed once
             others = {name: member.outputs(texts, seg_roles) for name, member in self.model.members.items()
                       if member is not self.classifier}
-            self._rescore = self.model.stacker(others, "classifier")
+            self._rescore = self.model.stacker(others, "classifier", groups=segs["document"].tolist())
         else:
             self._rescore = lambda out: out.scores
         self.applied: set[str] = set()  # decisions and codings applied (those made at the watermark too)

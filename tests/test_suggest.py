@@ -121,7 +121,7 @@ def test_ensemble_suggest_has_components_and_evidence(mini, mini_training):
     out = ens.suggest([text, "Registry reports come monthly."], floor=0.5)
     assert out[0] and out[0][0].code == "mot_help"
     top = out[0][0]
-    assert set(top.components) == {"cues", "similarity", "classifier"}
+    assert set(top.components) == {"cues", "similarity", "classifier", "stacked"}  # stacked: before context
     assert top.evidence and all(isinstance(e, Evidence) and text[e.start:e.end] == e.text for e in top.evidence)
     assert all(s.score >= 0.5 * s.threshold for row in out for s in row)
     assert [s.score for s in out[0]] == sorted((s.score for s in out[0]), reverse=True)

@@ -1,9 +1,12 @@
-"""One calibrated score per (segment, code) from the member suggesters, by per-code stacking.
+"""One calibrated score per (segment, code) from the member suggesters, by per-code stacking,
+then rescored in context.
 
 The members' outputs on held-out folds (cue score, raw cosine to the code description, raw
 classifier margin) are the inputs of one small logistic model per code; its threshold maximises F1
 on cross-validated stacked scores. Codes with too few positives fall back to the mean of the
-members' calibrated scores with threshold 0.5.
+members' calibrated scores with threshold 0.5. The stacked scores of neighbouring segments then
+go through :class:`~clhs_mechanisms.suggest.context.ContextStage` (when the training data has
+whole documents), so texts passed with their document (``groups``) are scored in context.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from ..codebook import Codebook
 from .base import (DEFAULT_THRESHOLD, FLOOR, MIN_POSITIVES, UNKNOWN, Evidence, Outputs, Scored, best_f1_threshold,
                    check_texts, code_index, fit_logistic, ranked_pairs, sigmoid)
 from .classifier import CodeClassifier
+from .context import ContextStage
 from .cues import CueMatcher, KeywordBaseline
 from .similarity import CodebookSimilarity
 from .training import TrainingSet
@@ -29,15 +33,17 @@ SCALES = {"cues": 4.0, "similarity": 10.0, "classifier": 1.0}  # members' raw ou
 class Ensemble:
     """Stack the member suggesters (by default cues, similarity and classifier) per code.
 
-    ``folds`` sets the cross-validation used to produce held-out member scores; ``explain`` gives
-    each member's score and the evidence behind a suggestion; ``suggest`` lists, per text, the
-    codes whose score reaches ``floor * threshold``, best first.
+    ``folds`` sets the cross-validation used to produce held-out member scores; ``context=False``
+    leaves out the context stage; ``explain`` gives each member's score and the evidence behind a
+    suggestion; ``suggest`` lists, per text, the codes whose score reaches ``floor * threshold``,
+    best first. ``groups`` (the document of each text, texts of a document in reading order)
+    lets the context stage see each segment's neighbours; without it every text stands alone.
     """
 
     method = "ensemble"
 
     def __init__(self, codebook: Codebook, members: Sequence[str] = ("cues", "similarity", "classifier"), *,
-                 folds: int = 4, C: float = 1.0, random_state: int = 0) -> None:
+                 folds: int = 4, C: float = 1.0, random_state: int = 0, context: bool = True) -> None:
         unknown = [m for m in members if m not in MEMBERS]
         if unknown:
             raise ValueError(f"unknown member(s) {unknown}; choose from {sorted(MEMBERS)}")
@@ -49,7 +55,9 @@ class Ensemble:
         for member in self.members.values():
             self._share_matches(member)
         self.stack_ = np.full((len(self.codes), len(self.member_names) + 1), np.nan)  # coefs + intercept
-        self.thresholds_ = np.full(len(self.codes), DEFAULT_THRESHOLD)
+        self.thresholds_ = np.full(len(self.codes), DEFAULT_THRESHOLD)  # of the stacked scores
+        self.context = context
+        self.context_ = ContextStage()
 
     def _share_matches(self, member) -> None:
         """Cue matches depend only on the codebook: every member (and every fold's member) that
@@ -62,7 +70,8 @@ class Ensemble:
 
     @property
     def thresholds(self) -> np.ndarray:
-        return self.thresholds_
+        """Per-code thresholds of :meth:`score` (0.5 where the context stage rescores)."""
+        return self.context_.thresholds(self.thresholds_)
 
     def _outputs(self, texts: list[str], roles: list[str | None]) -> dict[str, Outputs]:
         return {name: member.outputs(texts, roles) for name, member in self.members.items()}
@@ -105,17 +114,29 @@ class Ensemble:
                 coef, intercept = fit_logistic(X[tr], yj[tr], C=self.C)
                 held[te] = sigmoid(X[te] @ coef + intercept)
             self.thresholds_[j] = best_f1_threshold(yj, held)
+        self.context_ = ContextStage()
+        if self.context and folds >= 2:
+            active = ~np.isnan(self.stack_[:, 0])
+            held_stack = sigmoid(np.einsum("nkm,km->nk", oof, np.nan_to_num(self.stack_[:, :-1]))
+                                 + np.nan_to_num(self.stack_[:, -1]))
+            self.context_.fit(held_stack, self.thresholds_, training.labels, training.groups, active)
         return self
 
-    def stack(self, outputs: dict[str, Outputs]) -> np.ndarray:
-        """Stacked scores ``(n, k)`` from the members' outputs (codes without a stacker: their mean)."""
-        return self._finish(*self._partial(outputs, self.member_names))
+    def stack(self, outputs: dict[str, Outputs], groups: Sequence[str | None] | None = None) -> np.ndarray:
+        """Scores ``(n, k)`` from the members' outputs (codes without a stacker: their mean), in context."""
+        return self.context_.transform(self._finish(*self._partial(outputs, self.member_names)),
+                                       self.thresholds_, groups)
 
-    def stacker(self, outputs: dict[str, Outputs], vary: str) -> Callable[[Outputs], np.ndarray]:
+    def stacker(self, outputs: dict[str, Outputs], vary: str,
+                groups: Sequence[str | None] | None = None) -> Callable[[Outputs], np.ndarray]:
         """:meth:`stack` as a function of member ``vary``'s outputs, the other members' ``outputs``
         fixed and summed once: live rescoring after each decision reruns only the varying part."""
         z0, s0 = self._partial(outputs, [name for name in self.member_names if name != vary])
-        return lambda out: self._finish(*(a + b for a, b in zip((z0, s0), self._partial({vary: out}, [vary]))))
+
+        def stack(out: Outputs) -> np.ndarray:
+            z, s = self._partial({vary: out}, [vary])
+            return self.context_.transform(self._finish(z0 + z, s0 + s), self.thresholds_, groups)
+        return stack
 
     def _partial(self, outputs: dict[str, Outputs], names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The named members' share of the stacker's linear term, and the sum of their scores."""
@@ -128,22 +149,24 @@ class Ensemble:
         fallback = score_sum / len(self.member_names)
         return np.clip(np.where(np.isnan(self.stack_[:, 0]), fallback, stacked), 0.0, 1.0)
 
-    def score(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> np.ndarray:
-        """Stacked scores ``(n, k)`` in [0, 1]."""
+    def score(self, texts: Sequence[str], roles: Sequence[str | None] | None = None,
+              groups: Sequence[str | None] | None = None) -> np.ndarray:
+        """Scores ``(n, k)`` in [0, 1]: stacked, then in context of each text's neighbours in ``groups``."""
         texts, roles = check_texts(texts, roles)
         if not texts:
             return np.zeros((0, len(self.codes)))
-        return self.stack(self._outputs(texts, roles))
+        return self.stack(self._outputs(texts, roles), groups)
 
     def evidence(self, text: str, code: str, role: str | None = None) -> list[Evidence]:
         """Evidence from every member, de-duplicated by span, in text order."""
         return self.explain(text, code, role)[1]
 
     def explain(self, text: str, code: str, role: str | None = None) -> tuple[dict[str, float], list[Evidence]]:
-        """Each member's score for (text, code) and the merged evidence of the members."""
+        """Each member's score for (text, code), the stacked score, and the members' merged evidence."""
         j = code_index(self.codes, code)
         outputs = self._outputs([text], [role])
         components = {name: float(out.scores[0, j]) for name, out in outputs.items()}
+        components["stacked"] = float(self._finish(*self._partial(outputs, self.member_names))[0, j])
         return components, self._evidence([text], outputs, [(0, j)])[0]
 
     def _evidence(self, texts: list[str], outputs: dict[str, Outputs],
@@ -164,31 +187,36 @@ class Ensemble:
         return out
 
     def suggest(self, texts: Sequence[str], roles: Sequence[str | None] | None = None,
-                floor: float = FLOOR) -> list[list[Scored]]:
-        """Per text, the codes scoring at least ``floor * threshold``, best first, with evidence."""
+                floor: float = FLOOR, groups: Sequence[str | None] | None = None) -> list[list[Scored]]:
+        """Per text, the codes scoring at least ``floor * threshold``, best first, with evidence;
+        the components are each member's score and the stacked score before context."""
         texts, roles = check_texts(texts, roles)
         if not texts:
             return []
         outputs = self._outputs(texts, roles)
-        scores = self.stack(outputs)
-        pairs = ranked_pairs(scores, self.thresholds_, floor)
+        stacked = self._finish(*self._partial(outputs, self.member_names))
+        scores = self.context_.transform(stacked, self.thresholds_, groups)
+        thresholds = self.thresholds
+        pairs = ranked_pairs(scores, thresholds, floor)
         evidence = self._evidence(texts, outputs, pairs)
         members = {name: out.scores for name, out in outputs.items()}
+        members["stacked"] = stacked
         out: list[list[Scored]] = [[] for _ in texts]
         for (i, j), ev in zip(pairs, evidence):
-            out[i].append(Scored(self.codes[j], float(scores[i, j]), float(self.thresholds_[j]), self.method,
+            out[i].append(Scored(self.codes[j], float(scores[i, j]), float(thresholds[j]), self.method,
                                  {name: float(s[i, j]) for name, s in members.items()}, tuple(ev)))
         return out
 
     def get_state(self) -> dict:
         return {"members": {n: m.get_state() for n, m in self.members.items()}, "stack": self.stack_,
-                "thresholds": self.thresholds_}
+                "thresholds": self.thresholds_, "context": self.context_.get_state()}
 
     def set_state(self, state: dict) -> "Ensemble":
         for name, st in state["members"].items():
             self.members[name].set_state(st)
         self.stack_ = np.asarray(state["stack"], dtype=float)
         self.thresholds_ = np.asarray(state["thresholds"], dtype=float)
+        self.context_ = ContextStage().set_state(state.get("context", {}))
         return self
 
 

@@ -75,7 +75,8 @@ def evaluate(gold_path: str | Path, codebook: Codebook, *, train_paths: Iterable
     if model is None:
         model = make_suggester(method, codebook)
         model.fit(training_data(codebook, gold_path, train_paths))
-    scores = model.score(gold.texts, gold.roles)
+    in_context = {"groups": gold.groups} if hasattr(model, "context_") else {}  # the ensemble's neighbours
+    scores = model.score(gold.texts, gold.roles, **in_context)
     pred = (scores >= model.thresholds).astype(int)
     out = metrics(gold.labels.astype(int), pred, gold.codes)
     return {"micro": out["micro"], "macro": out["macro"], "mean_kappa": out["mean_kappa"],

@@ -22,13 +22,16 @@ from .base import UNKNOWN
 @dataclass
 class TrainingSet:
     """Texts with labels ``(n, k)`` over ``codes`` (1 = has the code, 0 = has not, -1 = unknown),
-    the speaker role of each text (or None) and optional per-text sample weights."""
+    the speaker role of each text (or None), optional per-text sample weights, and optional
+    ``groups``: the document of each text (or None), texts of a document in reading order, so
+    the context stage can learn from neighbouring segments."""
 
     texts: list[str]
     labels: np.ndarray
     codes: tuple[str, ...]
     roles: list[str | None]
     weights: np.ndarray | None = None
+    groups: list[str | None] | None = None
 
     def __post_init__(self) -> None:
         self.texts = list(self.texts)
@@ -43,6 +46,10 @@ class TrainingSet:
             self.weights = np.asarray(self.weights, dtype=float)
             if self.weights.shape != (len(self.texts),):
                 raise ValueError("weights must have one value per text")
+        if self.groups is not None:
+            self.groups = list(self.groups)
+            if len(self.groups) != len(self.texts):
+                raise ValueError(f"{len(self.groups)} groups for {len(self.texts)} texts")
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -55,15 +62,16 @@ class TrainingSet:
         idx = np.asarray(index, dtype=int)
         return TrainingSet([self.texts[i] for i in idx], self.labels[idx], self.codes,
                            [self.roles[i] for i in idx],
-                           None if self.weights is None else self.weights[idx])
+                           None if self.weights is None else self.weights[idx],
+                           None if self.groups is None else [self.groups[i] for i in idx])
 
     def positives(self) -> np.ndarray:
         """Number of known positives per code."""
         return (self.labels == 1).sum(axis=0)
 
     def hash(self) -> str:
-        """sha256 of the canonical training data (texts, roles, codes, labels, weights)."""
-        payload = {
+        """sha256 of the canonical training data (texts, roles, codes, labels, weights, groups)."""
+        payload = {"groups": self.groups,
             "codes": list(self.codes),
             "rows": [[t, r, self.labels[i].tolist()] for i, (t, r) in enumerate(zip(self.texts, self.roles))],
             "weights": None if self.weights is None else [round(float(w), 9) for w in self.weights],
@@ -102,7 +110,8 @@ class TrainingSet:
     def from_gold(cls, path: str | Path, codebook: Codebook) -> "TrainingSet":
         """A gold JSON Lines file: one object a line with ``text``, ``codes`` (ids) and ``role``.
 
-        Bad JSON, a missing or empty text, a non-list ``codes`` or an unknown code id raise
+        Rows naming their ``document`` are grouped by it and put in reading order (by ``start``,
+        else as in the file), documents in order of first appearance. Bad JSON, a missing or empty text, a non-list ``codes`` or an unknown code id raise
         :class:`ClhsError` naming ``file:line``. Blank lines are skipped.
         """
         p = Path(path)
@@ -114,7 +123,7 @@ class TrainingSet:
             raise ClhsError(f"cannot read gold file: {exc}", where=str(p)) from None
         codes = codebook.code_ids
         pos = {c: i for i, c in enumerate(codes)}
-        texts, roles, rows = [], [], []
+        texts, roles, rows, groups, starts = [], [], [], [], []
         for n, line in enumerate(lines, 1):
             if not line.strip():
                 continue
@@ -136,12 +145,20 @@ class TrainingSet:
                 if c not in pos:
                     raise ClhsError(unknown_code_message(c, codes), where=where)
                 row[pos[c]] = 1
-            role = obj.get("role")
+            role, document, start = obj.get("role"), obj.get("document"), obj.get("start")
             texts.append(text)
             roles.append(role if isinstance(role, str) and role else None)
             rows.append(row)
+            groups.append(document if isinstance(document, str) and document else None)
+            starts.append(start if isinstance(start, int) and not isinstance(start, bool) else len(starts))
         labels = np.array(rows, dtype=np.int8).reshape(len(texts), len(codes))
-        return cls(texts, labels, codes, roles)
+        first: dict[str, int] = {}
+        for i, g in enumerate(groups):
+            if g is not None:
+                first.setdefault(g, i)
+        order = sorted(range(len(texts)), key=lambda i: (first[groups[i]], starts[i]) if groups[i] else (i, 0))
+        grouped = cls(texts, labels, codes, roles, groups=groups)
+        return grouped.subset(order) if any(groups) else cls(texts, labels, codes, roles)
 
     @classmethod
     def from_decisions(cls, rows: Iterable[Mapping], codes: Sequence[str] | Codebook) -> "TrainingSet":
@@ -187,5 +204,8 @@ class TrainingSet:
         weights = None
         if any(s.weights is not None for s in sets):
             weights = np.concatenate([s.sample_weight() for s in sets])
+        groups = None
+        if any(s.groups is not None for s in sets):
+            groups = [g for s in sets for g in (s.groups if s.groups is not None else [None] * len(s))]
         return cls([t for s in sets for t in s.texts], np.vstack([s.labels for s in sets]), codes,
-                   [r for s in sets for r in s.roles], weights)
+                   [r for s in sets for r in s.roles], weights, groups)
