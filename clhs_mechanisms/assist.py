@@ -54,7 +54,6 @@ def decision_rows(project: Project, *, since: str | None = None) -> list[dict]:
     Each row also names its source (``source``: the decision or coding id) and when it was made
     (``at``); ``since`` keeps only those made at or after that time (ISO, UTC).
     """
-    roles = _roles(project)
     rows: list[dict] = []
     decisions = project.decisions(since=since)
     for d in decisions.itertuples():
@@ -67,6 +66,7 @@ def decision_rows(project: Project, *, since: str | None = None) -> list[dict]:
             rows.append({"text": d.text, "role": role, "code": d.code, "label": 1, **made})
     codings = project.codings(since=since)
     manual = codings[(codings["origin"] == "manual") & (codings["coder_kind"] == "human")]
+    roles = _roles(project) if len(manual) else {}  # reading every document is not free: only if needed
     for c in manual.itertuples():
         rows.append({"text": c.quote, "role": roles.get(c.document), "code": c.code, "label": 1,
                      "source": c.id, "at": c.created_at})

@@ -7,7 +7,8 @@ A suggestion is never a coding. Every suggester has ``codes``, ``fit(training_se
 * :class:`CueMatcher` - codebook cues/patterns on lemmas, with negation and hedging scope;
 * :class:`CodebookSimilarity` - TF-IDF cosine to each code's description (cold start);
 * :class:`CodeClassifier` - calibrated one-vs-rest linear models, with a fast incremental path;
-* :class:`Ensemble` - per-code stacking of the three, ``explain`` and ``suggest``;
+* :class:`Ensemble` - per-code stacking of the three, then :class:`ContextStage` (each segment
+  rescored beside its neighbours in the same document), ``explain`` and ``suggest``;
 * :class:`KeywordBaseline` - the naive comparison point.
 
 :func:`evaluate` / :func:`compare_methods` measure them on gold files; :func:`save_model` /
@@ -16,6 +17,7 @@ A suggestion is never a coding. Every suggester has ``codes``, ``fit(training_se
 
 from .base import FLOOR, Evidence, Scored
 from .classifier import CodeClassifier
+from .context import ContextStage
 from .cues import CueMatcher, KeywordBaseline
 from .ensemble import Ensemble, make_suggester
 from .evaluate import compare_methods, default_train_paths, evaluate, metrics, training_data
@@ -23,6 +25,6 @@ from .persist import load_model, read_metadata, save_model
 from .similarity import CodebookSimilarity
 from .training import TrainingSet
 
-__all__ = ["FLOOR", "CodeClassifier", "CodebookSimilarity", "CueMatcher", "Ensemble", "Evidence", "KeywordBaseline",
-           "Scored", "TrainingSet", "compare_methods", "default_train_paths", "evaluate", "load_model",
+__all__ = ["FLOOR", "CodeClassifier", "CodebookSimilarity", "ContextStage", "CueMatcher", "Ensemble", "Evidence",
+           "KeywordBaseline", "Scored", "TrainingSet", "compare_methods", "default_train_paths", "evaluate", "load_model",
            "make_suggester", "metrics", "read_metadata", "save_model", "training_data"]

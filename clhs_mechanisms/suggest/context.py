@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from scipy import sparse
 from sklearn.model_selection import GroupKFold
 
 from .base import UNKNOWN, fit_logistic, sigmoid
@@ -28,8 +29,11 @@ MIN_GROUPS = 2
 GRID = np.linspace(50, 99.9, 60)  # candidate thresholds: percentiles of held-out decision values
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-4, 1 - 1e-4)
+LIMIT = 1e-4  # scores are clipped to [LIMIT, 1 - LIMIT] before taking logits
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, LIMIT, 1 - LIMIT)
     return np.log(p / (1 - p))
 
 
@@ -51,6 +55,25 @@ def neighbour(gid: np.ndarray, shift: int) -> np.ndarray:
     ok = (idx >= 0) & (idx < n)
     ok[ok] &= gid[idx[ok]] == gid[ok]
     return np.where(ok, idx, -1)
+
+
+class Layout:
+    """Where each text's neighbours and document are, worked out once for a fixed list of texts
+    (live rescoring transforms the same segments after every decision)."""
+
+    def __init__(self, groups: Sequence[str | None] | None, n: int) -> None:
+        self.n = n
+        self.gid = group_ids(groups, n)
+        self.at = {shift: neighbour(self.gid, shift) for shift in SHIFTS}
+        self.missing = {shift: np.flatnonzero(at < 0) for shift, at in self.at.items()}
+        self.safe = {shift: np.maximum(at, 0) for shift, at in self.at.items()}
+        _, self.inverse, counts = np.unique(self.gid, return_inverse=True, return_counts=True)
+        self.mean = sparse.csr_matrix((1.0 / counts[self.inverse], (self.inverse, np.arange(n))),
+                                      shape=(len(counts), n))  # document means of a column: mean @ x
+
+    @classmethod
+    def of(cls, groups, n: int) -> "Layout":
+        return groups if isinstance(groups, Layout) else cls(groups, n)
 
 
 def kappa_f1(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
@@ -91,22 +114,22 @@ class ContextStage:
     def fitted(self) -> bool:
         return self.coef_ is not None
 
-    def _columns(self, margins: np.ndarray, gid: np.ndarray):
+    def _columns(self, margins: np.ndarray, layout: Layout):
         """The ``N_FEATURES`` inputs, each ``(n, k)``: own margin, the neighbours', the document mean."""
         yield margins
         for shift in SHIFTS:
-            at = neighbour(gid, shift)
-            yield np.where(at[:, None] >= 0, margins[np.maximum(at, 0)], self.fill_[None, :])
-        _, inverse, counts = np.unique(gid, return_inverse=True, return_counts=True)
-        sums = np.zeros((len(counts), margins.shape[1]))
-        np.add.at(sums, inverse, margins)
-        yield sums[inverse] / counts[inverse, None]
+            column = margins[layout.safe[shift]]
+            column[layout.missing[shift]] = self.fill_
+            yield column
+        yield (layout.mean @ margins)[layout.inverse]
 
-    def _decision(self, margins: np.ndarray, gid: np.ndarray) -> np.ndarray:
+    def _decision(self, margins: np.ndarray, layout: Layout) -> np.ndarray:
         """The shared model's decision value ``(n, k)``, one input at a time (no ``(n, k, f)`` array)."""
-        out = np.zeros_like(margins) + self.coef_[N_FEATURES:][None, :] + self.intercept_
-        for c, column in zip(self.coef_[:N_FEATURES], self._columns(margins, gid)):
-            out += c * column
+        columns = self._columns(margins, layout)
+        out = next(columns) * self.coef_[0] + (self.coef_[N_FEATURES:] + self.intercept_)[None, :]
+        for c, column in zip(self.coef_[1:N_FEATURES], columns):
+            column *= c  # every column but the first is a fresh array: scaled in place
+            out += column
         return out
 
     def fit(self, scores: np.ndarray, thresholds: np.ndarray, labels: np.ndarray,
@@ -117,14 +140,15 @@ class ContextStage:
         if groups is None or n == 0:
             return self
         grouped = np.array([g is not None for g in groups])
-        gid = group_ids(groups, n)
+        layout = Layout(groups, n)
+        gid = layout.gid
         if len(np.unique(gid[grouped])) < MIN_GROUPS or not self.active_.any():
             return self
-        margins = _logit(scores) - _logit(thresholds)[None, :]
+        margins = logit(scores) - logit(thresholds)[None, :]
         self.fill_ = np.percentile(margins[grouped], 5, axis=0) if grouped.any() else np.zeros(k)
         keep = grouped[:, None] & self.active_[None, :] & (labels != UNKNOWN)
         rows, cols = np.nonzero(keep)
-        Xk = np.column_stack([column[rows, cols] for column in self._columns(margins, gid)] + [np.eye(k)[cols]])
+        Xk = np.column_stack([column[rows, cols] for column in self._columns(margins, layout)] + [np.eye(k)[cols]])
         yk = labels[rows, cols].astype(float)
         if yk.sum() < 1 or yk.sum() == len(yk):
             return self
@@ -148,13 +172,18 @@ class ContextStage:
         return self
 
     def transform(self, scores: np.ndarray, thresholds: np.ndarray,
-                  groups: Sequence[str | None] | None) -> np.ndarray:
-        """Context scores ``(n, k)`` (threshold 0.5 on active codes); ``scores`` as they are if unfitted."""
+                  groups: Sequence[str | None] | Layout | None) -> np.ndarray:
+        """Context scores ``(n, k)`` (threshold 0.5 on active codes); ``scores`` as they are if unfitted.
+        ``groups`` may be a :class:`Layout` of them, to rescore the same texts again cheaply."""
         if not self.fitted or len(scores) == 0:
             return scores
-        margins = _logit(scores) - _logit(thresholds)[None, :]
-        out = sigmoid(self._decision(margins, group_ids(groups, len(scores))) - self.threshold_)
+        out = self.rescore(logit(scores) - logit(thresholds)[None, :], groups)
         return np.where(self.active_[None, :], out, scores)
+
+    def rescore(self, margins: np.ndarray, groups: Sequence[str | None] | Layout | None) -> np.ndarray:
+        """Context scores ``(n, k)`` from first-stage margins (logit of score minus logit of threshold,
+        within +-9.2); meaningful on active codes. :meth:`transform` for scores in [0, 1]."""
+        return sigmoid(self._decision(margins, Layout.of(groups, len(margins))) - self.threshold_)
 
     def thresholds(self, first_stage: np.ndarray) -> np.ndarray:
         """Per-code thresholds of :meth:`transform`'s scores."""

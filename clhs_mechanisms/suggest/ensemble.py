@@ -21,7 +21,7 @@ from ..codebook import Codebook
 from .base import (DEFAULT_THRESHOLD, FLOOR, MIN_POSITIVES, UNKNOWN, Evidence, Outputs, Scored, best_f1_threshold,
                    check_texts, code_index, fit_logistic, ranked_pairs, sigmoid)
 from .classifier import CodeClassifier
-from .context import ContextStage
+from .context import LIMIT, ContextStage, Layout, logit
 from .cues import CueMatcher, KeywordBaseline
 from .similarity import CodebookSimilarity
 from .training import TrainingSet
@@ -124,18 +124,18 @@ class Ensemble:
 
     def stack(self, outputs: dict[str, Outputs], groups: Sequence[str | None] | None = None) -> np.ndarray:
         """Scores ``(n, k)`` from the members' outputs (codes without a stacker: their mean), in context."""
-        return self.context_.transform(self._finish(*self._partial(outputs, self.member_names)),
-                                       self.thresholds_, groups)
+        return self._in_context(*self._partial(outputs, self.member_names), groups)
 
     def stacker(self, outputs: dict[str, Outputs], vary: str,
                 groups: Sequence[str | None] | None = None) -> Callable[[Outputs], np.ndarray]:
         """:meth:`stack` as a function of member ``vary``'s outputs, the other members' ``outputs``
         fixed and summed once: live rescoring after each decision reruns only the varying part."""
         z0, s0 = self._partial(outputs, [name for name in self.member_names if name != vary])
+        layout = Layout(groups, len(z0))
 
         def stack(out: Outputs) -> np.ndarray:
             z, s = self._partial({vary: out}, [vary])
-            return self.context_.transform(self._finish(z0 + z, s0 + s), self.thresholds_, groups)
+            return self._in_context(z0 + z, s0 + s, layout)
         return stack
 
     def _partial(self, outputs: dict[str, Outputs], names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -143,6 +143,18 @@ class Ensemble:
         coef = np.nan_to_num(self.stack_[:, :-1])
         z = sum(outputs[n].raw * (SCALES[n] * coef[:, self.member_names.index(n)]) for n in names)
         return z, sum(outputs[n].scores for n in names)
+
+    def _in_context(self, z: np.ndarray, score_sum: np.ndarray, groups) -> np.ndarray:
+        """:meth:`_finish`, then the context stage, which reads the stacked margins straight from ``z``."""
+        context = self.context_
+        if not context.fitted:
+            return self._finish(z, score_sum)
+        bound = logit(np.array(1 - LIMIT))
+        margins = np.clip(z + np.nan_to_num(self.stack_[:, -1]), -bound, bound) - logit(self.thresholds_)
+        out = context.rescore(margins, groups)
+        if not context.active_.all():
+            out[:, ~context.active_] = self._finish(z, score_sum)[:, ~context.active_]
+        return out
 
     def _finish(self, z: np.ndarray, score_sum: np.ndarray) -> np.ndarray:
         stacked = sigmoid(z + np.nan_to_num(self.stack_[:, -1]))
@@ -194,8 +206,8 @@ class Ensemble:
         if not texts:
             return []
         outputs = self._outputs(texts, roles)
-        stacked = self._finish(*self._partial(outputs, self.member_names))
-        scores = self.context_.transform(stacked, self.thresholds_, groups)
+        z, score_sum = self._partial(outputs, self.member_names)
+        stacked, scores = self._finish(z, score_sum), self._in_context(z, score_sum, groups)
         thresholds = self.thresholds
         pairs = ranked_pairs(scores, thresholds, floor)
         evidence = self._evidence(texts, outputs, pairs)
