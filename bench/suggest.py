@@ -7,7 +7,7 @@ the ensemble (codebook examples + gold training data), then measures in the same
 2. the whole suggestion pass: cues, similarity, classifier, ensemble, evidence, storing;
 3. the review page's incremental update (``assist.LiveScores``): built once, then updated with
    5,000 decisions at once, then after batches of 25 decisions (the app's case), each update
-   rescoring every segment with pending suggestions;
+   rescoring every codable segment of the documents under review, in context;
 4. a full refit of the ensemble with those decisions.
 
 Usage: python bench/suggest.py [--segments 100000] [--workers N]
@@ -97,7 +97,7 @@ def main() -> None:
         t0 = time.perf_counter()
         live = LiveScores(project)
         live.update(project)
-        print(f"live scores built for {len(live.segment_ids):,} segments with pending suggestions: "
+        print(f"live scores built for {len(live.segment_ids):,} codable segments of the documents under review: "
               f"{time.perf_counter() - t0:.1f} s (once per model, in the background)")
         rng = np.random.default_rng(0)
         undecided = list(rng.permutation(project.suggestions()["id"].to_numpy()))
