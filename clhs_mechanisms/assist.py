@@ -281,9 +281,10 @@ class LiveScores:
     featurised and the other members' outputs are kept); then :meth:`update` moves the model's
     classifier towards the decisions and manual codings made since its training data was read
     (warm-started SGD, :meth:`CodeClassifier.partial_update`) and rescores those segments from the
-    cached features, each in the context of its neighbours. The new scores live here, not in the store: :meth:`apply` puts them on a pending
-    table so the review queue's order follows the reviewer's latest decisions, and the next full
-    retrain (``train`` + ``suggest``) stores scores from a refit on everything.
+    cached features, each in the context of its neighbours. The new scores live here, not in the
+    store: :meth:`apply` puts them on a pending table so the review queue's order follows the
+    reviewer's latest decisions, and the next full retrain (``train`` + ``suggest``) stores scores
+    from a refit on everything.
     """
 
     def __init__(self, project: Project) -> None:

@@ -12,8 +12,6 @@ from clhs_mechanisms.suggest import Ensemble, TrainingSet, load_model, save_mode
 from clhs_mechanisms.suggest.context import ContextStage, group_ids, kappa_f1, neighbour
 from clhs_mechanisms.suggest.evaluate import metrics
 
-from .test_suggest import mini, mini_training  # noqa: F401  (fixtures: a small codebook and its training set)
-
 
 def _streaks(rng, documents: int, length: int = 30, codes: int = 4):
     """Documents whose codes run in streaks, and first-stage scores that see each segment alone, noisily."""

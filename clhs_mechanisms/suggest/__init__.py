@@ -26,5 +26,5 @@ from .similarity import CodebookSimilarity
 from .training import TrainingSet
 
 __all__ = ["FLOOR", "CodeClassifier", "CodebookSimilarity", "ContextStage", "CueMatcher", "Ensemble", "Evidence",
-           "KeywordBaseline", "Scored", "TrainingSet", "compare_methods", "default_train_paths", "evaluate", "load_model",
-           "make_suggester", "metrics", "read_metadata", "save_model", "training_data"]
+           "KeywordBaseline", "Scored", "TrainingSet", "compare_methods", "default_train_paths", "evaluate",
+           "load_model", "make_suggester", "metrics", "read_metadata", "save_model", "training_data"]

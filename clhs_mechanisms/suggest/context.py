@@ -62,11 +62,10 @@ class Layout:
     (live rescoring transforms the same segments after every decision)."""
 
     def __init__(self, groups: Sequence[str | None] | None, n: int) -> None:
-        self.n = n
         self.gid = group_ids(groups, n)
-        self.at = {shift: neighbour(self.gid, shift) for shift in SHIFTS}
-        self.missing = {shift: np.flatnonzero(at < 0) for shift, at in self.at.items()}
-        self.safe = {shift: np.maximum(at, 0) for shift, at in self.at.items()}
+        at = {shift: neighbour(self.gid, shift) for shift in SHIFTS}
+        self.missing = {shift: np.flatnonzero(i < 0) for shift, i in at.items()}  # texts without that neighbour
+        self.safe = {shift: np.maximum(i, 0) for shift, i in at.items()}
         _, self.inverse, counts = np.unique(self.gid, return_inverse=True, return_counts=True)
         self.mean = sparse.csr_matrix((1.0 / counts[self.inverse], (self.inverse, np.arange(n))),
                                       shape=(len(counts), n))  # document means of a column: mean @ x
@@ -145,7 +144,7 @@ class ContextStage:
         if len(np.unique(gid[grouped])) < MIN_GROUPS or not self.active_.any():
             return self
         margins = logit(scores) - logit(thresholds)[None, :]
-        self.fill_ = np.percentile(margins[grouped], 5, axis=0) if grouped.any() else np.zeros(k)
+        self.fill_ = np.percentile(margins[grouped], 5, axis=0)
         keep = grouped[:, None] & self.active_[None, :] & (labels != UNKNOWN)
         rows, cols = np.nonzero(keep)
         Xk = np.column_stack([column[rows, cols] for column in self._columns(margins, layout)] + [np.eye(k)[cols]])

@@ -71,8 +71,9 @@ class TrainingSet:
 
     def hash(self) -> str:
         """sha256 of the canonical training data (texts, roles, codes, labels, weights, groups)."""
-        payload = {"groups": self.groups,
+        payload = {
             "codes": list(self.codes),
+            "groups": self.groups,
             "rows": [[t, r, self.labels[i].tolist()] for i, (t, r) in enumerate(zip(self.texts, self.roles))],
             "weights": None if self.weights is None else [round(float(w), 9) for w in self.weights],
         }
@@ -111,8 +112,9 @@ class TrainingSet:
         """A gold JSON Lines file: one object a line with ``text``, ``codes`` (ids) and ``role``.
 
         Rows naming their ``document`` are grouped by it and put in reading order (by ``start``,
-        else as in the file), documents in order of first appearance. Bad JSON, a missing or empty text, a non-list ``codes`` or an unknown code id raise
-        :class:`ClhsError` naming ``file:line``. Blank lines are skipped.
+        else as in the file), documents in order of first appearance. Bad JSON, a missing or empty
+        text, a non-list ``codes`` or an unknown code id raise :class:`ClhsError` naming
+        ``file:line``. Blank lines are skipped.
         """
         p = Path(path)
         try:
@@ -152,13 +154,14 @@ class TrainingSet:
             groups.append(document if isinstance(document, str) and document else None)
             starts.append(start if isinstance(start, int) and not isinstance(start, bool) else len(starts))
         labels = np.array(rows, dtype=np.int8).reshape(len(texts), len(codes))
+        if not any(groups):
+            return cls(texts, labels, codes, roles)
         first: dict[str, int] = {}
         for i, g in enumerate(groups):
             if g is not None:
                 first.setdefault(g, i)
         order = sorted(range(len(texts)), key=lambda i: (first[groups[i]], starts[i]) if groups[i] else (i, 0))
-        grouped = cls(texts, labels, codes, roles, groups=groups)
-        return grouped.subset(order) if any(groups) else cls(texts, labels, codes, roles)
+        return cls(texts, labels, codes, roles, groups=groups).subset(order)
 
     @classmethod
     def from_decisions(cls, rows: Iterable[Mapping], codes: Sequence[str] | Codebook) -> "TrainingSet":
