@@ -1,7 +1,7 @@
 """Import files into a project: read (corpus) -> segment -> store, one document at a time.
 
-Big imports run in two stages at once: reader processes read and segment files while this
-process stores the documents that are ready, in their original order. Small imports (and
+Big imports run in reader processes that each read, segment and store a few files at a time,
+taking turns to store so documents arrive in their original order. Small imports (and
 ``workers=0``) do everything here, so a single file never pays for starting a process.
 """
 
@@ -14,7 +14,7 @@ from typing import Iterable, Iterator, Literal, Mapping, Sequence
 
 from . import processes
 from .corpus import AttributeTable, Document, iter_files, read_files
-from .segment import Segment, Segmenter, pack, unpack
+from .segment import Segment, Segmenter
 from .store import ImportResult, Project
 
 PARALLEL_MIN_BYTES = 4_000_000  # below this (~700k words), starting reader processes costs more than it saves
@@ -50,14 +50,18 @@ def import_paths(
         workers = processes.cpus() if big and len(files) > FILES_PER_TASK else 0
     known = project.document_hashes()
     if workers > 0:
-        prepared = _prepare_in_processes(files, workers, kind=kind, text_column=text_column,
-                                         segmenter=segmenter, known=known)
-    else:
-        prepared = prepare(files, kind=kind, text_column=text_column, segmenter=segmenter, known=known)
-    for document, units in prepared:
-        if units is None:  # unchanged when the import started: segment only if someone changed it since
-            units = [] if project.document_sha256(document.name) == document.sha256 else segmenter.segment(document)
-        yield project.import_document(document, units, replace=replace, coder=coder)
+        yield from _import_in_processes(project, files, workers, kind=kind, text_column=text_column,
+                                        segmenter=segmenter, known=known, replace=replace, coder=coder)
+        return
+    for document, units in prepare(files, kind=kind, text_column=text_column, segmenter=segmenter, known=known):
+        yield _store(project, segmenter, document, units, replace=replace, coder=coder)
+
+
+def _store(project: Project, segmenter: Segmenter, document: Document, units: list[Segment] | None, *,
+           replace: bool, coder: str) -> ImportResult:
+    if units is None:  # unchanged when the import started: segment only if someone changed it since
+        units = [] if project.document_sha256(document.name) == document.sha256 else segmenter.segment(document)
+    return project.import_document(document, units, replace=replace, coder=coder)
 
 
 def prepare(files: Iterable[tuple[Path, AttributeTable | None]], *, kind: str | None, text_column: str,
@@ -89,34 +93,87 @@ def prepare(files: Iterable[tuple[Path, AttributeTable | None]], *, kind: str | 
         yield held.popleft()
 
 
-def _prepare_task(files: Sequence[tuple[Path, AttributeTable | None]], kind: str | None, text_column: str,
-                  segmenter: Segmenter, known: Mapping[str, str]) -> tuple[list, Exception | None]:
-    """One reader process's share: the documents it prepared (segments packed), and the error
-    that stopped it, if any."""
-    done = []
+class _Turns:
+    """Whose turn it is to store: reader processes store their tasks one at a time, in task
+    order, so the project receives documents in file order, exactly as one process stores them,
+    and a failed file stops everything after it."""
+
+    def __init__(self, context) -> None:
+        self.changed = context.Condition()
+        self.next = context.RawValue("i", 0)  # the task whose turn it is; read and written under ``changed``
+        self.stopped = context.RawValue("b", 0)
+
+    def wait(self, task: int) -> bool:
+        """Wait for ``task``'s turn; False if the import stopped before it came."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.next.value == task or self.stopped.value)
+            return not self.stopped.value
+
+    def done(self, task: int, *, failed: bool = False) -> None:
+        with self.changed:
+            self.next.value = task + 1
+            self.stopped.value = self.stopped.value or failed
+            self.changed.notify_all()
+
+    def stop(self) -> None:
+        self.done(-1, failed=True)
+
+
+_reader: dict = {}  # this reader process's own handle on the project, and the shared turns
+
+
+def _start_reader(directory: Path, url: str, turns: _Turns) -> None:
+    _reader.update(project=Project.open(directory, url=url), turns=turns)
+
+
+def _reader_task(*task) -> tuple[list[ImportResult], Exception | None]:
+    return _import_task(_reader["project"], _reader["turns"], *task)
+
+
+def _import_task(project: Project, turns: _Turns | None, index: int,
+                 files: Sequence[tuple[Path, AttributeTable | None]], kind: str | None, text_column: str,
+                 segmenter: Segmenter, known: Mapping[str, str], replace: bool,
+                 coder: str) -> tuple[list[ImportResult], Exception | None]:
+    """Read and segment task ``index``'s files, then, in its turn, store them: the results, and
+    the error that stopped the task, if any. Reading runs while another process stores."""
+    prepared, results, error = [], [], None
     try:
-        for document, units in prepare(files, kind=kind, text_column=text_column, segmenter=segmenter, known=known):
-            document.words  # counted here, off the storing process
-            done.append((document, None if units is None else pack(units)))
+        for item in prepare(files, kind=kind, text_column=text_column, segmenter=segmenter, known=known):
+            prepared.append(item)
     except Exception as exc:
-        return done, exc
-    return done, None
+        error = exc
+    if turns is not None and not turns.wait(index):
+        return [], None
+    try:
+        for document, units in prepared:
+            results.append(_store(project, segmenter, document, units, replace=replace, coder=coder))
+    except Exception as exc:
+        error = exc
+    finally:
+        if turns is not None:
+            turns.done(index, failed=error is not None)
+    return results, error
 
 
-def _prepare_in_processes(files: list[tuple[Path, AttributeTable | None]], workers: int, *, kind: str | None,
-                          text_column: str, segmenter: Segmenter, known: Mapping[str, str]) -> Iterator[Prepared]:
-    """:func:`prepare` in ``workers`` processes (see :func:`clhs_mechanisms.processes.map_in_order`),
-    in file order, a bounded number in flight; here if the processes break."""
-    tasks = [(files[i:i + FILES_PER_TASK], kind, text_column, segmenter,
-              {path.name: known[path.name] for path, _ in files[i:i + FILES_PER_TASK] if path.name in known})
-             for i in range(0, len(files), FILES_PER_TASK)]
-    for done in processes.map_in_order(_prepare_task, tasks, workers):
-        yield from _finish(done)
-
-
-def _finish(result: tuple[list, Exception | None]) -> Iterator[Prepared]:
-    done, error = result
-    for document, packed in done:
-        yield document, None if packed is None else unpack(document, packed)
-    if error is not None:
-        raise error
+def _import_in_processes(project: Project, files: list[tuple[Path, AttributeTable | None]], workers: int, *,
+                         kind: str | None, text_column: str, segmenter: Segmenter, known: Mapping[str, str],
+                         replace: bool, coder: str) -> Iterator[ImportResult]:
+    """The import in ``workers`` reader processes that each read, segment and store
+    ``FILES_PER_TASK`` files at a time (see :class:`_Turns`); here if the processes break
+    (documents a killed process stored then come back as ``unchanged``)."""
+    context = processes.context()
+    turns = _Turns(context)
+    tasks = [(k, files[i:i + FILES_PER_TASK], kind, text_column, segmenter,
+              {path.name: known[path.name] for path, _ in files[i:i + FILES_PER_TASK] if path.name in known},
+              replace, coder)
+             for k, i in enumerate(range(0, len(files), FILES_PER_TASK))]
+    url = project.engine.url.render_as_string(hide_password=False)
+    try:
+        for results, error in processes.map_in_order(
+                _reader_task, tasks, workers, here=lambda *task: _import_task(project, None, *task),
+                initializer=_start_reader, initargs=(project.directory, url, turns), mp_context=context):
+            yield from results
+            if error is not None:
+                raise error
+    finally:
+        turns.stop()  # wakes any process still waiting for a turn that will not come

@@ -25,18 +25,26 @@ def cpus() -> int:
     return os.cpu_count() or 1
 
 
-def pool(workers: int, *, initializer: Callable | None = None, initargs: tuple = ()) -> ProcessPoolExecutor:
-    """A process pool of ``workers``; with fork, ``initargs`` reach the workers without pickling."""
-    context = multiprocessing.get_context("fork" if forking() else "spawn")
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
+def context() -> multiprocessing.context.BaseContext:
+    """The start method :func:`pool` uses now; make locks shared with its workers from it."""
+    return multiprocessing.get_context("fork" if forking() else "spawn")
+
+
+def pool(workers: int, *, initializer: Callable | None = None, initargs: tuple = (),
+         mp_context: multiprocessing.context.BaseContext | None = None) -> ProcessPoolExecutor:
+    """A process pool of ``workers`` started by ``mp_context`` (default: :func:`context`); with
+    fork, ``initargs`` reach the workers without pickling."""
+    return ProcessPoolExecutor(workers, mp_context=mp_context or context(), initializer=initializer,
+                               initargs=initargs)
 
 
 def map_in_order(fn: Callable, tasks: Sequence[tuple], workers: int, *, here: Callable | None = None,
-                 initializer: Callable | None = None, initargs: tuple = ()) -> Iterator[Any]:
+                 initializer: Callable | None = None, initargs: tuple = (),
+                 mp_context: multiprocessing.context.BaseContext | None = None) -> Iterator[Any]:
     """``fn(*task)`` for each task in ``workers`` processes (see :func:`pool`), results in task
     order, at most two per worker in flight. If the processes break (they could not start, or
     one was killed), the remaining tasks run here, with ``here`` (default ``fn``)."""
-    executor = pool(workers, initializer=initializer, initargs=initargs)
+    executor = pool(workers, initializer=initializer, initargs=initargs, mp_context=mp_context)
     in_flight: deque[Future] = deque()
     finished = 0
     try:

@@ -9,9 +9,8 @@ segment each by default. Interviewer turns are kept but marked not codable.
 from __future__ import annotations
 
 import re
-from array import array
 from collections import deque
-from typing import Iterable, Iterator, NamedTuple, Sequence
+from typing import Iterable, Iterator, NamedTuple
 
 from spacy.language import Language
 
@@ -30,11 +29,8 @@ def is_interviewer(speaker: str | None) -> bool:
 
 
 class Segment(NamedTuple):
-    """A coding unit: a span of a document inside one turn.
-
-    A named tuple rather than a dataclass: imports move tens of thousands of them between
-    processes, and tuples cost a tenth as much to unpickle.
-    """
+    """A coding unit: a span of a document inside one turn (a named tuple: imports make
+    hundreds of thousands, and tuples are the cheapest to build)."""
 
     document: str
     turn: int
@@ -44,23 +40,6 @@ class Segment(NamedTuple):
     text: str
     speaker: str | None = None
     codable: bool = True
-
-
-def pack(segments: Sequence[Segment]) -> array:
-    """Segments as flat integers, four per segment, to send between processes.
-
-    The text and speaker are already in the document, so this is a fraction of the
-    pickle of the segments themselves; :func:`unpack` rebuilds them.
-    """
-    return array("q", [v for s in segments for v in (s.turn, s.start, s.end, s.codable)])
-
-
-def unpack(document: Document, packed: array) -> list[Segment]:
-    """The segments :func:`pack` packed, from the document they belong to."""
-    name, text, turns = document.name, document.text, document.turns
-    it = iter(packed)
-    return [Segment(name, t, index, s, e, text[s:e], turns[t].speaker, bool(c))
-            for index, (t, s, e, c) in enumerate(zip(it, it, it, it))]
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:

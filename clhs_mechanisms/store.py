@@ -174,6 +174,8 @@ audit = sa.Table(
     sa.Column("entity_id", sa.String(200)),
     sa.Column("detail", sa.Text, nullable=False),
 )
+_DOCUMENT_BY_NAME = sa.select(documents.c.id, documents.c.sha256, documents.c.text).where(
+    documents.c.name == sa.bindparam("name"))  # built once: an import runs it per document
 
 # Migrations from version N to N + 1, applied in order inside one transaction on open.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
@@ -432,8 +434,8 @@ class Project:
 
     def _log(self, conn: Connection, coder: str, action: str, entity: str, entity_id: str | None,
              detail: dict | None = None) -> None:
-        conn.execute(audit.insert().values(at=now(), coder=coder, action=action, entity=entity,
-                                           entity_id=entity_id, detail=json.dumps(detail or {}, default=str)))
+        conn.execute(audit.insert(), dict(at=now(), coder=coder, action=action, entity=entity, entity_id=entity_id,
+                                          detail=json.dumps(detail or {}, default=str)))
 
     # -- coders ------------------------------------------------------------
 
@@ -536,8 +538,7 @@ class Project:
         their quote and context, and those that cannot be are kept as ``orphaned``.
         """
         with self._guard(), self.engine.begin() as conn:
-            old = conn.execute(sa.select(documents.c.id, documents.c.sha256, documents.c.text)
-                               .where(documents.c.name == document.name)).first()
+            old = conn.execute(_DOCUMENT_BY_NAME, {"name": document.name}).first()
             if old is not None and old.sha256 == document.sha256:
                 return ImportResult(document.name, "unchanged", old.id)
             if old is not None and not replace:
@@ -548,7 +549,7 @@ class Project:
                           case_id=case_id, imported_at=now())
             if old is None:
                 doc_id = new_id()
-                conn.execute(documents.insert().values(id=doc_id, name=document.name, **values))
+                conn.execute(documents.insert(), dict(id=doc_id, name=document.name, **values))
             else:
                 doc_id = old.id
                 conn.execute(documents.update().where(documents.c.id == doc_id).values(**values))

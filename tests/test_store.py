@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
+import multiprocessing
+import time
+
 import pytest
 import sqlalchemy as sa
 
@@ -194,6 +197,43 @@ def test_unreadable_file_stops_the_import_after_the_files_before_it(tmp_path, pr
             names.append(result.name)
     assert names == [f"t{i:02d}.txt" for i in range(11)]
     assert sorted(project.documents()["name"]) == names
+
+
+def test_a_parallel_import_stopped_early_keeps_whole_documents_in_file_order(tmp_path, project, mini_codebook):
+    """Reader processes store in turns: what got stored is the first files, each with all its
+    segments, and no reader process is left behind."""
+    folder = _folder(tmp_path, 40)
+    results = import_paths(project, [folder], workers=2)
+    assert next(results).name == "t00.txt"
+    results.close()
+    deadline = time.monotonic() + 60
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not multiprocessing.active_children()
+    stored = sorted(project.documents()["name"])
+    assert 1 <= len(stored) < 40 and stored == [f"t{i:02d}.txt" for i in range(len(stored))]
+    alone = Project.init(tmp_path / "alone", mini_codebook)
+    try:
+        list(import_paths(alone, [folder / name for name in stored], workers=0))
+        assert _stored(project) == _stored(alone)
+    finally:
+        alone.close()
+
+
+def test_a_stopped_import_wakes_readers_waiting_for_their_turn():
+    import threading
+
+    from clhs_mechanisms.ingest import _Turns
+
+    turns = _Turns(multiprocessing.get_context("spawn"))
+    outcome: list[bool] = []
+    waiter = threading.Thread(target=lambda: outcome.append(turns.wait(2)))
+    waiter.start()
+    turns.done(0)
+    assert turns.wait(1) and not outcome  # task 1's turn; task 2 still waits
+    turns.stop()
+    waiter.join(10)
+    assert outcome == [False] and not turns.wait(1)
 
 
 def test_reader_processes_are_spawned_from_a_threaded_process(tmp_path, project):

@@ -38,17 +38,8 @@ class Turn:
         if not 0 <= self.start <= self.end:
             raise ValueError(f"turn offsets out of order: {self.start}..{self.end}")
 
-    def __reduce__(self):  # picklable, for the import's reader processes
+    def __reduce__(self):  # the attributes' read-only view cannot be pickled itself
         return Turn, (self.start, self.end, self.speaker, self.time_start, self.time_end, dict(self.attributes))
-
-    @classmethod
-    def _unchecked(cls, start: int, end: int, speaker: str | None, time_start: float | None,
-                   time_end: float | None, attributes: Mapping[str, str]) -> "Turn":
-        """A turn from values already checked (unpickling): skips ``__post_init__``."""
-        turn = object.__new__(cls)
-        turn.__dict__.update(start=start, end=end, speaker=speaker, time_start=time_start, time_end=time_end,
-                             attributes=_frozen(attributes))
-        return turn
 
 
 @dataclass(frozen=True)
@@ -78,30 +69,14 @@ class Document:
                 raise ValueError(f"{self.name}: turn ends at {turn.end}, past the text ({len(self.text)})")
 
     def __reduce__(self):
-        """Turns travel as columns: imports move thousands of documents between processes."""
-        turns = self.turns
-        columns = ([t.start for t in turns], [t.end for t in turns], [t.speaker for t in turns],
-                   [t.time_start for t in turns], [t.time_end for t in turns],
-                   [dict(t.attributes) if t.attributes else None for t in turns])
-        return _document, (self.name, self.kind, self.text, columns, self.sha256, dict(self.attributes),
-                           self.source_path, self.warnings, self.__dict__.get("words"))
+        return Document, (self.name, self.kind, self.text, self.turns, self.sha256, dict(self.attributes),
+                          self.source_path, self.warnings)
 
     @cached_property
     def words(self) -> int:
-        """Whitespace-separated words in the text (counted once; carried across processes)."""
+        """Whitespace-separated words in the text (counted once)."""
         return len(self.text.split())
 
     def turn_text(self, turn: Turn) -> str:
         return self.text[turn.start:turn.end]
 
-
-def _document(name: str, kind: DocumentKind, text: str, columns: tuple[list, ...], sha256: str,
-              attributes: dict[str, str], source_path: str | None, warnings: tuple[str, ...],
-              words: int | None) -> Document:
-    document = object.__new__(Document)
-    document.__dict__.update(name=name, kind=kind, text=text, turns=tuple(map(Turn._unchecked, *columns)),
-                             sha256=sha256, attributes=_frozen(attributes), source_path=source_path,
-                             warnings=warnings)
-    if words is not None:
-        document.__dict__["words"] = words
-    return document
