@@ -24,6 +24,8 @@ from .errors import ClhsError
 from .queue import review_queue
 from .store import Project, now
 from .suggest import FLOOR, TrainingSet, load_model, make_suggester, save_model
+from .suggest.base import ALL, UNKNOWN
+from .suggest.classifier import row_blocks
 
 METHODS = ("cues", "similarity", "classifier", "ensemble")
 TRAINED_METHODS = ("classifier", "ensemble")
@@ -300,21 +302,22 @@ class LiveScores:
             raise ClhsError(f"the current model ({self.version}) has no classifier to update; retrain")
         # Every codable segment of the documents under review, in reading order: the context stage
         # scores each pending segment beside its neighbours, as the suggestion pass did.
-        under_review = set(project.suggestions()["document"])
+        under_review = project.documents_under_review()
         segs = project.segments(codable_only=True)
         segs = segs[segs["document"].isin(under_review)]
         roles = _roles(project)
         self.segment_ids = segs["id"].tolist()
         texts, seg_roles = segs["text"].tolist(), [roles.get(d) for d in segs["document"]]
-        self.X = self.classifier.transform_cache(texts, seg_roles)
+        self.X = row_blocks(self.classifier.transform_cache(texts, seg_roles))  # cut once, not per update
         if isinstance(self.model, Ensemble):  # the other members' share of the stack is fixed: summed once
             others = {name: member.outputs(texts, seg_roles) for name, member in self.model.members.items()
                       if member is not self.classifier}
             self._rescore = self.model.stacker(others, "classifier", groups=segs["document"].tolist())
         else:
-            self._rescore = lambda out: out.scores
+            self._rescore = lambda out, codes=ALL: out.scores
         self.applied: set[str] = set()  # decisions and codings applied (those made at the watermark too)
-        self.scores: np.ndarray | None = None  # (pending segments, codes) after the last update
+        self.margin: np.ndarray | None = None  # the classifier's margins (segments, codes)
+        self.scores: np.ndarray | None = None  # (segments, codes) after the last update
 
     def update(self, project: Project) -> int:
         """Apply the decisions not applied yet and rescore; returns how many training rows were new."""
@@ -324,14 +327,19 @@ class LiveScores:
             raise ClhsError("the project's model changed since these live scores were built; rebuild them")
         rows = [r for r in decision_rows(project, since=self.since) if r["source"] not in self.applied]
         if rows:
-            self.classifier.partial_update(TrainingSet.from_decisions(rows, project.codebook))
+            training = TrainingSet.from_decisions(rows, project.codebook)
+            self.classifier.partial_update(training)
             latest = max(r["at"] for r in rows)
             if self.since is None or latest > self.since:  # read only what is newer next time
                 self.since, self.applied = latest, set()
             self.applied.update(r["source"] for r in rows if r["at"] == self.since)
-        if rows or self.scores is None:
-            margin = self.classifier.decision_cached(self.X)
-            self.scores = self._rescore(Outputs(margin, self.classifier.calibrated(margin)))
+        if self.scores is None:
+            self.margin = self.classifier.decision_cached(self.X)
+            self.scores = self._rescore(Outputs(self.margin, self.classifier.calibrated(self.margin)))
+        elif rows:  # only the codes with new labels moved (the steps after are per code): rescore those
+            moved = np.flatnonzero((training.labels != UNKNOWN).any(axis=0))
+            margin = self.margin[:, moved] = self.classifier.decision_cached(self.X, moved)
+            self.scores[:, moved] = self._rescore(Outputs(margin, self.classifier.calibrated(margin, moved)), moved)
         return len(rows)
 
     def apply(self, pending: pd.DataFrame) -> pd.DataFrame:

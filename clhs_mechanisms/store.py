@@ -771,6 +771,15 @@ class Project:
             df[col] = df[col].map(json.loads)
         return df
 
+    def documents_under_review(self) -> list[str]:
+        """Names of the documents with pending suggestions, sorted (without reading the suggestions)."""
+        q = (sa.select(documents.c.name).distinct()
+             .select_from(suggestions.join(segments, segments.c.id == suggestions.c.segment_id)
+                          .join(documents, documents.c.id == segments.c.document_id))
+             .where(suggestions.c.status == "pending").order_by(documents.c.name))
+        with self._guard(), self.engine.connect() as conn:
+            return list(conn.execute(q).scalars())
+
     def decisions(self, *, since: str | None = None) -> pd.DataFrame:
         """Every decision (made at or after ``since``, ISO UTC, if given) with its coder, the
         suggested and the final code, and the segment text."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -139,7 +140,9 @@ def test_live_scores_follow_decisions_without_a_refit(imported):
     from clhs_mechanisms.assist import LiveScores
 
     train(imported, gold=[])
+    assert imported.documents_under_review() == []
     suggest(imported)
+    assert imported.documents_under_review() == sorted(set(imported.suggestions()["document"])) != []
     live = LiveScores(imported)
     assert live.update(imported) == 0  # nothing decided since the training data was read
     before = live.apply(imported.suggestions())
@@ -151,6 +154,10 @@ def test_live_scores_follow_decisions_without_a_refit(imported):
     after = live.apply(before)
     moved = after[after["code"] == target]
     assert (moved["score"] < moved["stored_score"]).all()  # rejections pull the code's scores down
+    others = after[after["code"] != target]
+    assert (others["score"] - before.loc[others.index, "score"]).abs().max() < 1e-9  # other codes untouched
+    # only the decided code's margins were recomputed: the same as recomputing all of them
+    assert np.array_equal(live.margin, live.classifier.decision_cached(live.X))
     train(imported, gold=[])
     with pytest.raises(ClhsError, match="model changed"):
         live.update(imported)

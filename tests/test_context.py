@@ -118,3 +118,15 @@ def test_ensemble_fits_the_context_stage_from_grouped_training_data(mini, mini_t
     loaded = load_model(tmp_path / "m", mini)
     assert np.allclose(loaded.score(sample, groups=docs), ens.score(sample, groups=docs))
     assert np.allclose(loaded.thresholds, ens.thresholds)
+    # live rescoring of some codes' columns gives exactly those columns of a full rescore, also
+    # when a code is outside the context stage
+    outputs = ens._outputs(sample, [None] * 6)
+    out = outputs["classifier"]
+    for active in (ens.context_.active_.copy(), np.array([False, True, True])):
+        ens.context_.active_ = active
+        stack = ens.stacker({n: o for n, o in outputs.items() if n != "classifier"}, "classifier", groups=docs)
+        full = stack(out)
+        assert np.allclose(full, ens.score(sample, groups=docs))
+        for codes in (np.array([1]), np.array([0, 2]), np.array([0])):
+            part = stack(type(out)(out.raw[:, codes], out.scores[:, codes], out.terms), codes)
+            assert np.allclose(part, full[:, codes], atol=1e-12)

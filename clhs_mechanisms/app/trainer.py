@@ -84,7 +84,7 @@ class Trainer:
             with Project.open(project_dir) as project:
                 model = train(project)
                 # Rescore where review is going on, not the whole project.
-                under_review = sorted(set(project.suggestions()["document"]))
+                under_review = project.documents_under_review()
                 report = suggest(project, method="ensemble", documents=under_review or None)
                 self._live_from(project)
             self.message = (f"retrained {datetime.now():%H:%M:%S}: {model.version} on {model.n_training} texts; "

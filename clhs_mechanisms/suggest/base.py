@@ -21,6 +21,8 @@ catch. On corpus/gold/test.jsonl (ensemble, trained on the codebook and train.js
 half the threshold to the threshold holds 1.1 suggestions per segment, 16% of them right, and 11%
 of all gold codings; an absolute band of 0.15 below the threshold held 5.5 per segment, 5% right."""
 MIN_POSITIVES = 5
+ALL = slice(None)  # every code: the default columns of the scoring steps
+Codes = np.ndarray | slice  # columns of codes: indices, a boolean mask or a slice
 
 
 @dataclass(frozen=True)

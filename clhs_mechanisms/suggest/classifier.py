@@ -22,13 +22,21 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from ..codebook import Codebook
-from .base import (DEFAULT_THRESHOLD, UNKNOWN, Evidence, Outputs, best_f1_threshold, check_texts, code_index,
+from .base import (ALL, DEFAULT_THRESHOLD, UNKNOWN, Codes, Evidence, Outputs, best_f1_threshold, check_texts, code_index,
                    balanced_weights, fit_logistic, sigmoid, term_evidence)
 from .cues import CueMatcher
 from .features import CharTfidf, WordTfidf
 from .training import TrainingSet
 
 NO_ROLE = "(none)"
+
+
+def row_blocks(X, parts: int = 2) -> list[sparse.csr_matrix]:
+    """``X`` as ``parts`` blocks of consecutive rows, for :meth:`CodeClassifier.decision_cached`
+    to multiply in parallel; cutting copies most of the matrix, so a cached one is cut once."""
+    X = sparse.csr_matrix(X)
+    cuts = np.linspace(0, X.shape[0], parts + 1).astype(int)
+    return [X[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
 
 
 class CodeClassifier:
@@ -153,7 +161,8 @@ class CodeClassifier:
 
         Mini-batch SGD on the log loss (constant rate ``eta``; L2 decay towards the full fit's
         strength; balanced sample weights per code; intercept steps damped as scikit-learn does for
-        sparse input): one sparse product a mini-batch updates every code at once. Vocabularies,
+        sparse input): one sparse product a mini-batch updates every code at once; a code with no
+        known label in ``training`` keeps its weights exactly. Vocabularies,
         calibration and thresholds are kept; ``X`` is the cached feature matrix of
         ``training.texts`` if the caller has it (else it is computed). Quick, not a full refit.
         """
@@ -186,29 +195,27 @@ class CodeClassifier:
         return self
 
     # ------------------------------------------------------------------ scoring
-    def decision_cached(self, X) -> np.ndarray:
-        """Raw linear margins ``(n, k)`` of a cached feature matrix.
+    def decision_cached(self, X, codes: Codes = ALL) -> np.ndarray:
+        """Raw linear margins of a cached feature matrix, or of its :func:`row_blocks`, for
+        ``codes`` (default all).
 
-        A large matrix is multiplied in two threads, half the rows each (scipy's sparse product
-        releases the GIL): the app rescores every pending segment after each update.
+        A large matrix is multiplied in two threads, one block of rows each (scipy's sparse
+        product releases the GIL): the app rescores every pending segment after each update.
         """
-        X = X.tocsr()
-        if X.shape[0] < 10_000:
-            return np.asarray(X @ self.coef_) + self.intercept_
-        cut, p = X.shape[0] // 2, X.indptr[X.shape[0] // 2]
-        halves = (sparse.csr_matrix((X.data[:p], X.indices[:p], X.indptr[:cut + 1]), shape=(cut, X.shape[1])),
-                  sparse.csr_matrix((X.data[p:], X.indices[p:], X.indptr[cut:] - p),
-                                    shape=(X.shape[0] - cut, X.shape[1])))
-        with ThreadPoolExecutor(2) as pool:
-            return np.vstack(list(pool.map(lambda half: np.asarray(half @ self.coef_), halves))) + self.intercept_
+        blocks = X if isinstance(X, list) else row_blocks(X) if X.shape[0] >= 10_000 else [X.tocsr()]
+        coef, intercept = self.coef_[:, codes], self.intercept_[codes]
+        if len(blocks) == 1:
+            return np.asarray(blocks[0] @ coef) + intercept
+        with ThreadPoolExecutor(len(blocks)) as pool:
+            return np.vstack(list(pool.map(lambda block: np.asarray(block @ coef), blocks))) + intercept
 
     def score_cached(self, X) -> np.ndarray:
         """Calibrated probabilities ``(n, k)`` of a cached feature matrix."""
         return self.calibrated(self.decision_cached(X))
 
-    def calibrated(self, margin: np.ndarray) -> np.ndarray:
-        """Probabilities from raw margins (per-code Platt scaling)."""
-        return sigmoid(margin * self.platt_[:, 0] + self.platt_[:, 1])
+    def calibrated(self, margin: np.ndarray, codes: Codes = ALL) -> np.ndarray:
+        """Probabilities from raw margins of ``codes`` (default all; per-code Platt scaling)."""
+        return sigmoid(margin * self.platt_[codes, 0] + self.platt_[codes, 1])
 
     def outputs(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> Outputs:
         """Margins (raw), calibrated probabilities and word TF-IDF rows (for evidence) of a batch."""

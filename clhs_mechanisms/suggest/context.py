@@ -21,7 +21,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.model_selection import GroupKFold
 
-from .base import UNKNOWN, fit_logistic, sigmoid
+from .base import ALL, UNKNOWN, Codes, fit_logistic, sigmoid
 
 SHIFTS = (-1, 1, -2, 2)
 N_FEATURES = 2 + len(SHIFTS)  # own margin, neighbours' margins, document mean
@@ -113,19 +113,19 @@ class ContextStage:
     def fitted(self) -> bool:
         return self.coef_ is not None
 
-    def _columns(self, margins: np.ndarray, layout: Layout):
+    def _columns(self, margins: np.ndarray, layout: Layout, codes: Codes = ALL):
         """The ``N_FEATURES`` inputs, each ``(n, k)``: own margin, the neighbours', the document mean."""
         yield margins
         for shift in SHIFTS:
             column = margins[layout.safe[shift]]
-            column[layout.missing[shift]] = self.fill_
+            column[layout.missing[shift]] = self.fill_[codes]
             yield column
         yield (layout.mean @ margins)[layout.inverse]
 
-    def _decision(self, margins: np.ndarray, layout: Layout) -> np.ndarray:
+    def _decision(self, margins: np.ndarray, layout: Layout, codes: Codes = ALL) -> np.ndarray:
         """The shared model's decision value ``(n, k)``, one input at a time (no ``(n, k, f)`` array)."""
-        columns = self._columns(margins, layout)
-        out = next(columns) * self.coef_[0] + (self.coef_[N_FEATURES:] + self.intercept_)[None, :]
+        columns = self._columns(margins, layout, codes)
+        out = next(columns) * self.coef_[0] + (self.coef_[N_FEATURES:][codes] + self.intercept_)[None, :]
         for c, column in zip(self.coef_[1:N_FEATURES], columns):
             column *= c  # every column but the first is a fresh array: scaled in place
             out += column
@@ -179,10 +179,12 @@ class ContextStage:
         out = self.rescore(logit(scores) - logit(thresholds)[None, :], groups)
         return np.where(self.active_[None, :], out, scores)
 
-    def rescore(self, margins: np.ndarray, groups: Sequence[str | None] | Layout | None) -> np.ndarray:
-        """Context scores ``(n, k)`` from first-stage margins (logit of score minus logit of threshold,
-        within +-9.2); meaningful on active codes. :meth:`transform` for scores in [0, 1]."""
-        return sigmoid(self._decision(margins, Layout.of(groups, len(margins))) - self.threshold_)
+    def rescore(self, margins: np.ndarray, groups: Sequence[str | None] | Layout | None,
+                codes: Codes = ALL) -> np.ndarray:
+        """Context scores from first-stage margins (logit of score minus logit of threshold, within
+        +-9.2) of ``codes`` (default all; the columns of ``margins``); meaningful on active codes.
+        :meth:`transform` for scores in [0, 1]."""
+        return sigmoid(self._decision(margins, Layout.of(groups, len(margins)), codes) - self.threshold_)
 
     def thresholds(self, first_stage: np.ndarray) -> np.ndarray:
         """Per-code thresholds of :meth:`transform`'s scores."""

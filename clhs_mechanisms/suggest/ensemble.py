@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from ..codebook import Codebook
-from .base import (DEFAULT_THRESHOLD, FLOOR, MIN_POSITIVES, UNKNOWN, Evidence, Outputs, Scored, best_f1_threshold,
+from .base import (ALL, DEFAULT_THRESHOLD, FLOOR, MIN_POSITIVES, UNKNOWN, Codes, Evidence, Outputs, Scored, best_f1_threshold,
                    check_texts, code_index, fit_logistic, ranked_pairs, sigmoid)
 from .classifier import CodeClassifier
 from .context import LIMIT, ContextStage, Layout, logit
@@ -127,39 +127,47 @@ class Ensemble:
         return self._in_context(*self._partial(outputs, self.member_names), groups)
 
     def stacker(self, outputs: dict[str, Outputs], vary: str,
-                groups: Sequence[str | None] | None = None) -> Callable[[Outputs], np.ndarray]:
-        """:meth:`stack` as a function of member ``vary``'s outputs, the other members' ``outputs``
-        fixed and summed once: live rescoring after each decision reruns only the varying part."""
+                groups: Sequence[str | None] | None = None) -> Callable[..., np.ndarray]:
+        """:meth:`stack` as a function of member ``vary``'s outputs (for ``codes``, default all),
+        the other members' ``outputs`` fixed and summed once: live rescoring after each decision
+        reruns only the varying part, and only for the codes whose weights moved."""
         z0, s0 = self._partial(outputs, [name for name in self.member_names if name != vary])
         layout = Layout(groups, len(z0))
 
-        def stack(out: Outputs) -> np.ndarray:
-            z, s = self._partial({vary: out}, [vary])
-            return self._in_context(z0 + z, s0 + s, layout)
+        def stack(out: Outputs, codes: Codes = ALL) -> np.ndarray:
+            z, s = self._partial({vary: out}, [vary], codes)
+            return self._in_context(z0[:, codes] + z, s0[:, codes] + s, layout, codes)
         return stack
 
-    def _partial(self, outputs: dict[str, Outputs], names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The named members' share of the stacker's linear term, and the sum of their scores."""
-        coef = np.nan_to_num(self.stack_[:, :-1])
+    def _partial(self, outputs: dict[str, Outputs], names: Sequence[str],
+                 codes: Codes = ALL) -> tuple[np.ndarray, np.ndarray]:
+        """The named members' share of the stacker's linear term, and the sum of their scores
+        (``outputs`` hold the columns of ``codes``)."""
+        coef = np.nan_to_num(self.stack_[codes, :-1])
         z = sum(outputs[n].raw * (SCALES[n] * coef[:, self.member_names.index(n)]) for n in names)
         return z, sum(outputs[n].scores for n in names)
 
-    def _in_context(self, z: np.ndarray, score_sum: np.ndarray, groups) -> np.ndarray:
-        """:meth:`_finish`, then the context stage, which reads the stacked margins straight from ``z``."""
+    def _in_context(self, z: np.ndarray, score_sum: np.ndarray, groups, codes: Codes = ALL) -> np.ndarray:
+        """:meth:`_finish`, then the context stage, which reads the stacked margins straight from ``z``
+        (the columns of ``codes``)."""
         context = self.context_
         if not context.fitted:
-            return self._finish(z, score_sum)
+            return self._finish(z, score_sum, codes)
         bound = logit(np.array(1 - LIMIT))
-        margins = np.clip(z + np.nan_to_num(self.stack_[:, -1]), -bound, bound) - logit(self.thresholds_)
-        out = context.rescore(margins, groups)
-        if not context.active_.all():
-            out[:, ~context.active_] = self._finish(z, score_sum)[:, ~context.active_]
+        margins = np.clip(z + np.nan_to_num(self.stack_[codes, -1]), -bound, bound) - logit(self.thresholds_[codes])
+        out = context.rescore(margins, groups, codes)
+        rest = ~context.active_[codes]
+        if rest.any():
+            out[:, rest] = self._finish(z[:, rest], score_sum[:, rest], np.arange(len(self.codes))[codes][rest])
         return out
 
-    def _finish(self, z: np.ndarray, score_sum: np.ndarray) -> np.ndarray:
-        stacked = sigmoid(z + np.nan_to_num(self.stack_[:, -1]))
+    def _finish(self, z: np.ndarray, score_sum: np.ndarray, codes: Codes = ALL) -> np.ndarray:
+        """Stacked scores from the linear term ``z`` of ``codes`` (default all; codes without a
+        stacker: the members' mean score)."""
+        stack = self.stack_[codes]
+        stacked = sigmoid(z + np.nan_to_num(stack[:, -1]))
         fallback = score_sum / len(self.member_names)
-        return np.clip(np.where(np.isnan(self.stack_[:, 0]), fallback, stacked), 0.0, 1.0)
+        return np.clip(np.where(np.isnan(stack[:, 0]), fallback, stacked), 0.0, 1.0)
 
     def score(self, texts: Sequence[str], roles: Sequence[str | None] | None = None,
               groups: Sequence[str | None] | None = None) -> np.ndarray:
