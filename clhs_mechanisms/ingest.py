@@ -117,7 +117,14 @@ class _Turns:
             self.changed.notify_all()
 
     def stop(self) -> None:
-        self.done(-1, failed=True)
+        """Stop every task still waiting; gives up after a few seconds if a killed process died
+        holding the lock (the pool then reports it broken, and nobody waits any more)."""
+        if self.changed.acquire(timeout=5):
+            try:
+                self.stopped.value = 1
+                self.changed.notify_all()
+            finally:
+                self.changed.release()
 
 
 _reader: dict = {}  # this reader process's own handle on the project, and the shared turns
