@@ -92,6 +92,21 @@ def test_classifier_partial_update_moves_scores(mini, mini_training):
     assert clf.score_cached(X[:1])[0, j] > before
 
 
+def test_the_ensembles_fold_members_are_clones_of_its_members(mini, mini_training, monkeypatch):
+    from clhs_mechanisms.suggest.base import clone
+
+    configured = CodeClassifier(mini, C=16.0, char_weight=0.3, cv=2)
+    copy = clone(configured, cv=0)
+    assert (type(copy), copy.C, copy.char_weight, copy.cv, copy.coef_) == (CodeClassifier, 16.0, 0.3, 0, None)
+    fitted_with = []
+    original = CodeClassifier.fit
+    monkeypatch.setattr(CodeClassifier, "fit", lambda self, training: fitted_with.append(self.C) or original(self, training))
+    ens = Ensemble(mini, folds=3)
+    ens.members["classifier"].C = 16.0
+    ens.fit(mini_training)
+    assert fitted_with == [16.0] * 4  # three folds and the final fit
+
+
 def test_ensemble_suggest_has_components_and_evidence(mini, mini_training):
     ens = Ensemble(mini, folds=3).fit(mini_training)
     assert ((0 <= ens.thresholds) & (ens.thresholds <= 1)).all()

@@ -6,6 +6,7 @@ human decision is needed before anything becomes a coding.
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -266,6 +267,14 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, C: float = 1.0, balanced: bool
         if np.abs(t * step).max() < 1e-9:
             break
     return w[:m], float(w[m])
+
+
+def clone(suggester, **changes):
+    """A new, unfitted suggester of the same kind and settings, with ``changes`` (as scikit-learn's
+    ``clone``: each keyword of the constructor is read back from the attribute of the same name)."""
+    names = [name for name, p in inspect.signature(type(suggester).__init__).parameters.items()
+             if p.kind is p.KEYWORD_ONLY]
+    return type(suggester)(suggester.codebook, **{**{name: getattr(suggester, name) for name in names}, **changes})
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

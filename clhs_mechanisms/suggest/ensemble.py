@@ -19,7 +19,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from ..codebook import Codebook
 from .base import (ALL, DEFAULT_THRESHOLD, FLOOR, MIN_POSITIVES, UNKNOWN, Codes, Evidence, Outputs, Scored, best_f1_threshold,
-                   check_texts, code_index, fit_logistic, ranked_pairs, sigmoid)
+                   check_texts, clone, code_index, fit_logistic, ranked_pairs, sigmoid)
 from .classifier import CodeClassifier
 from .context import LIMIT, ContextStage, Layout, logit
 from .cues import CueMatcher, KeywordBaseline
@@ -38,6 +38,8 @@ class Ensemble:
     suggestion; ``suggest`` lists, per text, the codes whose score reaches ``floor * threshold``,
     best first. ``groups`` (the document of each text, texts of a document in reading order)
     lets the context stage see each segment's neighbours; without it every text stands alone.
+    A member's settings are changed on ``members[name]`` before :meth:`fit`; the members fitted
+    for the held-out scores are clones of them (:func:`~.base.clone`), so they share the settings.
     """
 
     method = "ensemble"
@@ -87,7 +89,7 @@ class Ensemble:
             for tr, te in KFold(folds, shuffle=True, random_state=self.random_state).split(np.arange(n)):
                 part, held = training.subset(tr), training.subset(te)
                 for i, name in enumerate(self.member_names):
-                    member = MEMBERS[name](self.codebook, **({"cv": 0} if name == "classifier" else {}))
+                    member = clone(self.members[name], **({"cv": 0} if name == "classifier" else {}))
                     self._share_matches(member)
                     member.fit(part)
                     oof[te, :, i] = member.outputs(held.texts, held.roles).raw * SCALES[name]
