@@ -34,6 +34,7 @@ from .segment import Segment
 
 SCHEMA_VERSION = 1
 DB_NAME = "project.db"
+URL_FILE = "database.url"  # a project whose database is elsewhere (``url=``) records where, here
 CODE_NAMESPACE = uuid.UUID("6f1f8c2e-4a8b-5d0e-9c1b-2f3a4b5c6d7e")
 CONTEXT_CHARS = 40
 CHANGED_DOCUMENT = ("a different version of this document is already in the project; "
@@ -180,12 +181,20 @@ _DOCUMENT_BY_NAME = sa.select(documents.c.id, documents.c.sha256, documents.c.te
 # Migrations from version N to N + 1, applied in order inside one transaction on open.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
 
-_APPEND_ONLY = (
-    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit "
-    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit "
-    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
-)
+_APPEND_ONLY = {  # per database dialect: triggers that refuse to change or delete audit rows
+    "sqlite": (
+        "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+        "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    ),
+    "postgresql": (
+        "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$",
+        "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit "
+        "FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+    ),
+}
 
 
 def now() -> str:
@@ -347,8 +356,9 @@ class Project:
         d = Path(directory)
         if d.exists() and not d.is_dir():
             raise StoreError("exists and is not a directory", where=str(d))
-        if url is None and (d / DB_NAME).exists():
-            raise StoreError("already holds a project (project.db exists)", where=str(d))
+        for held in (DB_NAME, URL_FILE):
+            if (d / held).exists():
+                raise StoreError(f"already holds a project ({held} exists)", where=str(d))
         try:
             d.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -356,11 +366,10 @@ class Project:
         project = cls(d, cls._engine(d, url))
         with project._guard(), project.engine.begin() as conn:
             if url is not None and sa.inspect(conn).has_table("meta"):
-                raise StoreError("the database already holds a project", where=url)
+                raise StoreError("the database already holds a project", where=project.where)
             metadata.create_all(conn)
-            if conn.dialect.name == "sqlite":
-                for stmt in _APPEND_ONLY:
-                    conn.exec_driver_sql(stmt)
+            for stmt in _APPEND_ONLY.get(conn.dialect.name, ()):
+                conn.exec_driver_sql(stmt)
             conn.execute(meta_table.insert(), [
                 {"key": "schema_version", "value": str(SCHEMA_VERSION)},
                 {"key": "project_id", "value": new_id()},
@@ -368,13 +377,27 @@ class Project:
                 {"key": "created_at", "value": now()},
             ])
             project._log(conn, "system", "init", "project", None, {"directory": str(d)})
+        if url is not None:
+            project._remember_url()
         project.load_codebook(codebook)
         return project
 
+    def _remember_url(self) -> None:
+        """Write the database URL, without its password, to the project directory, so every
+        command finds the database from the directory alone (a password comes from the driver's
+        own sources, such as PGPASSWORD or ~/.pgpass for PostgreSQL)."""
+        text = self.engine.url.set(password=None).render_as_string(hide_password=False)
+        tmp = self.directory / (URL_FILE + ".tmp")
+        tmp.write_text(text + "\n", encoding="utf-8")
+        tmp.replace(self.directory / URL_FILE)
+
     @classmethod
     def open(cls, directory: str | Path, *, url: str | None = None) -> "Project":
-        """Open an existing project; migrates an older schema, refuses a newer one."""
+        """Open an existing project (its database: ``url``, else the one its directory records,
+        else ``project.db`` in it); migrates an older schema, refuses a newer one."""
         d = Path(directory)
+        if url is None and (d / URL_FILE).is_file():
+            url = (d / URL_FILE).read_text(encoding="utf-8").strip()
         if url is None:
             if not d.exists():
                 raise StoreError("no such project directory", where=str(d))

@@ -270,3 +270,15 @@ def test_ids_are_time_ordered_uuid7_across_a_counter_carry(monkeypatch):
     assert ids == sorted(ids) and len(set(ids)) == 8
     assert all(uuid.UUID(i).version == 7 and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
     assert ids[2].split("-")[3] != ids[3].split("-")[3]
+
+
+def test_a_project_with_its_database_elsewhere_is_found_from_its_directory(tmp_path, mini_codebook):
+    from clhs_mechanisms.store import URL_FILE
+
+    url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    Project.init(tmp_path / "proj", mini_codebook, url=url).close()
+    assert (tmp_path / "proj" / URL_FILE).read_text().strip() == url
+    with Project.open(tmp_path / "proj") as project:
+        assert project.where == str(tmp_path / "elsewhere.db") and project.status()["codes"] == 3
+    with pytest.raises(StoreError, match="already holds a project"):
+        Project.init(tmp_path / "proj", mini_codebook)
