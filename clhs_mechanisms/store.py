@@ -364,21 +364,26 @@ class Project:
         except OSError as exc:
             raise StoreError(f"cannot create project directory: {exc.strerror}", where=str(d)) from None
         project = cls(d, cls._engine(d, url))
-        with project._guard(), project.engine.begin() as conn:
-            if url is not None and sa.inspect(conn).has_table("meta"):
-                raise StoreError("the database already holds a project", where=project.where)
-            metadata.create_all(conn)
-            for stmt in _APPEND_ONLY.get(conn.dialect.name, ()):
-                conn.exec_driver_sql(stmt)
-            conn.execute(meta_table.insert(), [
-                {"key": "schema_version", "value": str(SCHEMA_VERSION)},
-                {"key": "project_id", "value": new_id()},
-                {"key": "name", "value": name or d.resolve().name},
-                {"key": "created_at", "value": now()},
-            ])
-            project._log(conn, "system", "init", "project", None, {"directory": str(d)})
-        if url is not None:
+        if url is not None:  # recorded first, and taken back if the database cannot be set up
             project._remember_url()
+        try:
+            with project._guard(), project.engine.begin() as conn:
+                if url is not None and sa.inspect(conn).has_table("meta"):
+                    raise StoreError("the database already holds a project", where=project.where)
+                metadata.create_all(conn)
+                for stmt in _APPEND_ONLY.get(conn.dialect.name, ()):
+                    conn.exec_driver_sql(stmt)
+                conn.execute(meta_table.insert(), [
+                    {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                    {"key": "project_id", "value": new_id()},
+                    {"key": "name", "value": name or d.resolve().name},
+                    {"key": "created_at", "value": now()},
+                ])
+                project._log(conn, "system", "init", "project", None, {"directory": str(d)})
+        except BaseException:
+            if url is not None:
+                (d / URL_FILE).unlink(missing_ok=True)
+            raise
         project.load_codebook(codebook)
         return project
 

@@ -282,3 +282,6 @@ def test_a_project_with_its_database_elsewhere_is_found_from_its_directory(tmp_p
         assert project.where == str(tmp_path / "elsewhere.db") and project.status()["codes"] == 3
     with pytest.raises(StoreError, match="already holds a project"):
         Project.init(tmp_path / "proj", mini_codebook)
+    with pytest.raises(StoreError, match="the database already holds a project"):
+        Project.init(tmp_path / "other", mini_codebook, url=url)
+    assert not (tmp_path / "other" / URL_FILE).exists()  # nothing recorded for a project not made
