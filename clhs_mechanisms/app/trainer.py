@@ -2,7 +2,8 @@
 
 A full retrain (train, then rescore pending work) runs off the page's thread every N decisions.
 Between retrains, :class:`~clhs_mechanisms.assist.LiveScores` moves the model towards each new
-decision in about a second, so the queue's order follows the reviewer without waiting for a refit.
+decision in under half a second (100k segments), so the queue's order follows the reviewer
+without waiting for a refit.
 """
 
 from __future__ import annotations
