@@ -303,9 +303,9 @@ class LiveScores:
             raise ClhsError(f"the current model ({self.version}) has no classifier to update; retrain")
         # Every codable segment of the documents under review, in reading order: the context stage
         # scores each pending segment beside its neighbours, as the suggestion pass did.
-        under_review = project.documents_under_review()
+        self.documents = frozenset(project.documents_under_review())  # what these scores cover
         segs = project.segments(codable_only=True)
-        segs = segs[segs["document"].isin(under_review)]
+        segs = segs[segs["document"].isin(self.documents)]
         roles = _roles(project)
         self.segment_ids = segs["id"].tolist()
         texts, seg_roles = segs["text"].tolist(), [roles.get(d) for d in segs["document"]]

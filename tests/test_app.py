@@ -196,6 +196,17 @@ def test_live_scores_follow_decisions_between_retrains(app_project):
     job.join(timeout=300)
     assert job.live is not None and job.message.startswith("live scores ready"), job.message
     assert not job.ensure_live(str(app_project.directory), info)  # already built for this model
+    # a document suggested since the live scores were built gets them rebuilt, once
+    new = app_project.directory.parent / "p08.txt"
+    new.write_text(NASTY.replace("P07", "P08"), encoding="utf-8")
+    list(import_paths(app_project, [new]))
+    suggest(app_project, documents=["p08.txt"])
+    under_review = set(app_project.suggestions()["document"])
+    assert "p08.txt" in under_review and not job.live.documents.issuperset(under_review)
+    assert job.ensure_live(str(app_project.directory), info, under_review)
+    job.join(timeout=300)
+    assert job.live.documents.issuperset(under_review)
+    assert not job.ensure_live(str(app_project.directory), info, under_review)
     pending = app_project.suggestions()
     app_project.decide(pending["id"].iloc[0], "reject", coder="ana")
     updates = job.updates

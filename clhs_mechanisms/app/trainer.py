@@ -13,6 +13,7 @@ import functools
 import sys
 import threading
 from datetime import datetime
+from typing import Iterable
 
 import pandas as pd
 import streamlit as st
@@ -74,9 +75,13 @@ class Trainer:
         """Retrain on everything and rescore the documents under review, in the background."""
         return self._start(self._run, project_dir, f"retraining started {datetime.now():%H:%M:%S}")
 
-    def ensure_live(self, project_dir: str, info: dict | None) -> bool:
-        """Build live scores for the current model (``info``) in the background, if missing or stale."""
-        if info is None or (self.live is not None and self.live.version == info["version"]):
+    def ensure_live(self, project_dir: str, info: dict | None, under_review: Iterable[str] = ()) -> bool:
+        """Build live scores for the current model (``info``) in the background, if missing or stale:
+        built for another model, or not covering every document now ``under_review`` (documents
+        suggested since they were built)."""
+        live = self.live
+        if info is None or (live is not None and live.version == info["version"]
+                            and live.documents.issuperset(under_review)):
             return False
         return self._start(self._build_live, project_dir, "preparing live scores for the current model")
 
