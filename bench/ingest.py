@@ -3,10 +3,10 @@
 Generates a synthetic transcript corpus (default 2 million words), then
 1. runs the segmentation pipeline alone (``nlp.pipe`` over the same turn texts, one
    process): the baseline;
-2. imports growing parts of the corpus into fresh projects (read, decode, segment,
-   store; one reader process per CPU, each storing in its turn), each in a fresh process, and prints each one's time, CPU time (the importing
-   process and its reader processes) and peak RSS, to show whether memory stays flat
-   (streaming) as the corpus grows;
+2. imports growing parts of the corpus into fresh projects (read, decode, segment, store;
+   one reader process per CPU, each storing in its turn), each in a fresh process, and
+   prints each one's time, CPU time (the importing process and its reader processes) and
+   peak RSS, to show whether memory stays flat (streaming) as the corpus grows;
 3. repeats baseline + whole import ``--repeat`` times in all and prints the ratio of each
    pair (median, worst, best): the machine's speed drifts between minutes, so each import
    is compared with a baseline run right before it;

@@ -100,7 +100,8 @@ def test_the_ensembles_fold_members_are_clones_of_its_members(mini, mini_trainin
     assert (type(copy), copy.C, copy.char_weight, copy.cv, copy.coef_) == (CodeClassifier, 16.0, 0.3, 0, None)
     fitted_with = []
     original = CodeClassifier.fit
-    monkeypatch.setattr(CodeClassifier, "fit", lambda self, training: fitted_with.append(self.C) or original(self, training))
+    monkeypatch.setattr(CodeClassifier, "fit",
+                        lambda self, training: fitted_with.append(self.C) or original(self, training))
     ens = Ensemble(mini, folds=3)
     ens.members["classifier"].C = 16.0
     ens.fit(mini_training)

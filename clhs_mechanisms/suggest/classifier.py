@@ -22,8 +22,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from ..codebook import Codebook
-from .base import (ALL, DEFAULT_THRESHOLD, UNKNOWN, Codes, Evidence, Outputs, best_f1_threshold, check_texts, code_index,
-                   balanced_weights, fit_logistic, sigmoid, term_evidence)
+from .base import (ALL, DEFAULT_THRESHOLD, UNKNOWN, Codes, Evidence, Outputs, balanced_weights, best_f1_threshold,
+                   check_texts, code_index, fit_logistic, sigmoid, term_evidence)
 from .cues import CueMatcher
 from .features import CharTfidf, WordTfidf
 from .training import TrainingSet

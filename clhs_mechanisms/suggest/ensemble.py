@@ -18,8 +18,8 @@ import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from ..codebook import Codebook
-from .base import (ALL, DEFAULT_THRESHOLD, FLOOR, MIN_POSITIVES, UNKNOWN, Codes, Evidence, Outputs, Scored, best_f1_threshold,
-                   check_texts, clone, code_index, fit_logistic, ranked_pairs, sigmoid)
+from .base import (ALL, DEFAULT_THRESHOLD, FLOOR, MIN_POSITIVES, UNKNOWN, Codes, Evidence, Outputs, Scored,
+                   best_f1_threshold, check_texts, clone, code_index, fit_logistic, ranked_pairs, sigmoid)
 from .classifier import CodeClassifier
 from .context import LIMIT, ContextStage, Layout, logit
 from .cues import CueMatcher, KeywordBaseline
