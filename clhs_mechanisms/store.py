@@ -320,6 +320,19 @@ def _common_suffix(a: str, b: str) -> int:
     return _common_prefix(a[::-1], b[::-1])
 
 
+def _one_line(exc: BaseException) -> str:
+    """A driver's message on one line (PostgreSQL's add a tab-indented hint line)."""
+    return " ".join(str(exc).split())
+
+
+def _masked(url: str) -> str:
+    """``url`` with its password hidden, for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "the database URL"
+
+
 def _is_locked(exc: Exception) -> bool:
     return "locked" in str(exc).lower() or "busy" in str(exc).lower()
 
@@ -337,7 +350,11 @@ class Project:
     def _engine(directory: Path, url: str | None) -> Engine:
         if url is None:
             url = f"sqlite:///{directory / DB_NAME}"
-        engine = sa.create_engine(url, future=True)
+        try:
+            engine = sa.create_engine(url, future=True)
+        except (sa.exc.ArgumentError, ImportError) as exc:  # a malformed URL, or its driver is missing
+            hint = " (for PostgreSQL: pip install 'clhs-mechanisms[postgres]')" if isinstance(exc, ImportError) else ""
+            raise StoreError(f"cannot use this database URL: {_one_line(exc)}{hint}", where=_masked(url)) from None
         if engine.dialect.name == "sqlite":
             @sa.event.listens_for(engine, "connect")
             def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -359,11 +376,12 @@ class Project:
         for held in (DB_NAME, URL_FILE):
             if (d / held).exists():
                 raise StoreError(f"already holds a project ({held} exists)", where=str(d))
+        engine = cls._engine(d, url)  # a bad URL is refused before anything is made
         try:
             d.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create project directory: {exc.strerror}", where=str(d)) from None
-        project = cls(d, cls._engine(d, url))
+        project = cls(d, engine)
         if url is not None:  # recorded first, and taken back if the database cannot be set up
             project._remember_url()
         try:
@@ -453,11 +471,12 @@ class Project:
             if _is_locked(exc):
                 raise StoreError("the project database is locked by another process; try again",
                                  where=self.where) from None
-            raise StoreError(f"database error: {exc.orig}", where=self.where) from None
+            raise StoreError(f"database error: {_one_line(exc.orig)}", where=self.where) from None
         except sa.exc.IntegrityError as exc:
-            raise StoreError(f"refused by the database (a concurrent change?): {exc.orig}", where=self.where) from None
+            raise StoreError(f"refused by the database (a concurrent change?): {_one_line(exc.orig)}",
+                             where=self.where) from None
         except sa.exc.DatabaseError as exc:
-            raise StoreError(f"the project database is damaged or not a database ({exc.orig})",
+            raise StoreError(f"the project database is damaged or not a database ({_one_line(exc.orig)})",
                              where=self.where) from None
 
     def _log(self, conn: Connection, coder: str, action: str, entity: str, entity_id: str | None,

@@ -107,6 +107,10 @@ def test_more_bad_input_exit_2(run, proj, tmp_path, transcript_file):
     corrupt.mkdir()
     (corrupt / "project.db").write_bytes(b"garbage" * 500)
     assert "damaged" in _one_line_error(run("status", "--project", str(corrupt)))
+    for url in ("nonsense://somewhere", "::::", "postgresql+nosuchdriver://ana:secret@/db"):
+        line = _one_line_error(run("init", str(tmp_path / "elsewhere"), "--db-url", url))
+        assert "cannot use this database URL" in line and "secret" not in line
+        assert not (tmp_path / "elsewhere").exists()  # refused before anything is made
 
 
 def test_demo_builds_a_project_from_the_shipped_corpus(run, tmp_path):

@@ -110,3 +110,12 @@ def test_reader_processes_store_in_turns_on_postgresql(new_database, tmp_path, m
     finally:
         alone.close()
         pg.close()
+
+
+def test_an_unreachable_server_is_one_line_and_leaves_no_record(tmp_path):
+    pytest.importorskip("psycopg")
+    result = CliRunner().invoke(main, ["init", str(tmp_path / "proj"), "--db-url",
+                                       f"postgresql+psycopg://clhs@/clhs?host={tmp_path / 'no-server'}"])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert not (tmp_path / "proj" / URL_FILE).exists()
