@@ -119,3 +119,23 @@ def test_an_unreachable_server_is_one_line_and_leaves_no_record(tmp_path):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), result.output
     assert not (tmp_path / "proj" / URL_FILE).exists()
+
+
+def test_every_app_page_loads_and_accepts_on_postgresql(new_database, tmp_path, monkeypatch, mini_codebook):
+    from .test_app import _app, _button
+
+    project = Project.init(tmp_path / "proj", mini_codebook, url=new_database())
+    folder = _folder(tmp_path, 2)
+    list(import_paths(project, [folder], workers=0))
+    segment = project.segments(codable_only=True).id.iloc[0]
+    project.add_suggestions([{"segment_id": segment, "code": "mot_help", "score": 0.62,
+                              "components": {"threshold": 0.5}, "evidence": []}],
+                            method="ensemble", model_version="test")
+    monkeypatch.setenv("CLHS_PROJECT", str(project.directory))
+    for page in ["documents.py", "codebook.py", "cooccurrence.py", "agreement.py", "export.py"]:
+        assert _app(page).title, page
+    at = _app("review.py")
+    _button(at, "Accept").click().run()
+    assert not at.exception
+    assert project.status()["decisions"] == 1
+    project.close()
