@@ -303,6 +303,7 @@ class LiveScores:
             raise ClhsError(f"the current model ({self.version}) has no classifier to update; retrain")
         # Every codable segment of the documents under review, in reading order: the context stage
         # scores each pending segment beside its neighbours, as the suggestion pass did.
+        self.directory = Path(project.directory).resolve()  # the project these scores belong to
         self.documents = frozenset(project.documents_under_review())  # what these scores cover
         segs = project.segments(codable_only=True)
         segs = segs[segs["document"].isin(self.documents)]
@@ -353,8 +354,9 @@ class LiveScores:
         at = pending["segment_id"].map(row)
         known = at.notna() & pending["code"].isin(col)
         out = pending.assign(stored_score=pending["score"])
-        out.loc[known, "score"] = self.scores[at[known].astype(int).to_numpy(),
-                                              pending.loc[known, "code"].map(col).to_numpy()]
+        if known.any():
+            out.loc[known, "score"] = self.scores[at[known].astype(int).to_numpy(),
+                                                  pending.loc[known, "code"].map(col).astype(int).to_numpy()]
         return out
 
 

@@ -212,7 +212,11 @@ def test_live_scores_follow_decisions_between_retrains(app_project):
     updates = job.updates
     job.after_decision(app_project)
     assert job.updates == updates + 1
-    assert "stored_score" in job.apply(app_project.suggestions())
+    assert "stored_score" in job.apply(app_project.suggestions(), app_project.directory)
+    elsewhere = job.apply(app_project.suggestions(), app_project.directory.parent / "other")
+    assert "stored_score" not in elsewhere  # live scores serve only the project they were built for
+    unknown = app_project.suggestions().assign(segment_id="not-a-segment")
+    assert job.live.apply(unknown)["score"].equals(unknown["score"])  # nothing known: nothing moves
     at = _app("review.py")  # the page orders by the live scores and still loads
     assert not at.exception
 

@@ -13,6 +13,7 @@ import functools
 import sys
 import threading
 from datetime import datetime
+from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
@@ -79,7 +80,7 @@ class Trainer:
         """Build live scores for the current model (``info``) in the background, if missing or stale:
         built for another model, or not covering every document now ``under_review`` (documents
         suggested since they were built)."""
-        live = self.live
+        live = self._live_for(project_dir)
         if info is None or (live is not None and live.version == info["version"]
                             and live.documents.issuperset(under_review)):
             return False
@@ -117,15 +118,21 @@ class Trainer:
         """Move the live scores towards the decisions just made (under half a second on 100k segments;
         skipped if none yet)."""
         with self._live_lock:
-            if self.live is None or self.live.version != (current_model_info(project) or {}).get("version"):
+            live = self._live_for(project.directory)
+            if live is None or live.version != (current_model_info(project) or {}).get("version"):
                 return
-            if self.live.update(project):
+            if live.update(project):
                 self.updates += 1
 
-    def apply(self, pending: pd.DataFrame) -> pd.DataFrame:
-        """Pending suggestions with their live scores (as stored if there are none)."""
-        live = self.live
+    def apply(self, pending: pd.DataFrame, project_dir: str | Path) -> pd.DataFrame:
+        """The project's pending suggestions with their live scores (as stored if there are none)."""
+        live = self._live_for(project_dir)
         return live.apply(pending) if live is not None else pending
+
+    def _live_for(self, project_dir: str | Path) -> LiveScores | None:
+        """The live scores, if they belong to this project (one server may be pointed at another)."""
+        live = self.live
+        return live if live is not None and live.directory == Path(project_dir).resolve() else None
 
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:

@@ -41,7 +41,7 @@ def _progress(path: str, change: int):
 def _queue(path: str, change: int, live_updates: int, mode: str, code: str | None):
     """The whole review order for these choices, by the live scores (see ``Trainer``); recomputed
     only when the project or the live scores change."""
-    return review_queue(trainer().apply(state.frame("suggestions")), mode=mode, limit=None, code=code)
+    return review_queue(trainer().apply(state.frame("suggestions"), path), mode=mode, limit=None, code=code)
 
 
 per_code = _progress(state.project_dir(), state.version())
