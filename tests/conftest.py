@@ -25,13 +25,15 @@ P01: Now the dashboard shows every centre. We joined partly for the credit, I ad
 """
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def mini_codebook_path() -> Path:
     return DATA / "mini_codebook.yaml"
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def mini_codebook(mini_codebook_path):
+    """The small codebook, loaded once per module (a codebook is immutable; suggester tests fit
+    many models on it)."""
     return load_codebook(mini_codebook_path)
 
 
@@ -51,13 +53,7 @@ def project(tmp_path, mini_codebook) -> Project:
 
 
 @pytest.fixture(scope="module")
-def mini():
-    """The small codebook, once per module (suggester tests fit many models on it)."""
-    return load_codebook(DATA / "mini_codebook.yaml")
-
-
-@pytest.fixture(scope="module")
-def mini_training(mini):
+def mini_training(mini_codebook):
     """The small codebook's examples plus 15 labelled parent segments, enough to fit every suggester."""
     rows = [("I give back to other families now.", "mot_help"), ("Helping others keeps me going.", "mot_help"),
             ("We pay it forward for the next family.", "mot_help"), ("I came so other kids suffer less.", "mot_help"),
@@ -68,7 +64,7 @@ def mini_training(mini):
             ("The registry form takes two minutes.", "ppi_registry"), ("Data go into the registry each visit.", "ppi_registry"),
             ("The dashboard pulls registry data.", "ppi_registry"), ("We enter every visit in the registry.", "ppi_registry"),
             ("Registry reports come monthly.", "ppi_registry")]
-    codes = mini.code_ids
+    codes = mini_codebook.code_ids
     labels = np.array([[int(c == code) for c in codes] for _, code in rows])
-    return TrainingSet.concat(TrainingSet.from_codebook(mini),
+    return TrainingSet.concat(TrainingSet.from_codebook(mini_codebook),
                               TrainingSet([t for t, _ in rows], labels, codes, ["parent"] * len(rows)))

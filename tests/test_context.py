@@ -79,17 +79,17 @@ def test_context_stage_stays_off_without_whole_documents_and_spares_inactive_cod
     assert np.array_equal(again.transform(scores, thresholds, groups), out)
 
 
-def test_gold_rows_are_grouped_by_document_in_reading_order(tmp_path, mini):
+def test_gold_rows_are_grouped_by_document_in_reading_order(tmp_path, mini_codebook):
     rows = [{"id": "b#2", "text": "Later in b.", "codes": [], "document": "b.txt", "start": 40},
             {"id": "a#1", "text": "Only in a.", "codes": ["mot_help"], "document": "a.txt", "start": 0},
             {"id": "b#1", "text": "Earlier in b.", "codes": [], "document": "b.txt", "start": 3},
             {"id": "x", "text": "No document.", "codes": []}]
     path = tmp_path / "gold.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
-    gold = TrainingSet.from_gold(path, mini)
+    gold = TrainingSet.from_gold(path, mini_codebook)
     assert gold.texts == ["Earlier in b.", "Later in b.", "Only in a.", "No document."]
     assert gold.groups == ["b.txt", "b.txt", "a.txt", None]
-    both = TrainingSet.concat(TrainingSet.from_codebook(mini), gold)
+    both = TrainingSet.concat(TrainingSet.from_codebook(mini_codebook), gold)
     assert both.groups[-4:] == gold.groups and set(both.groups[:-4]) == {None}
     assert gold.subset([2, 0]).groups == ["a.txt", "b.txt"]
 
@@ -101,21 +101,21 @@ def test_suggestion_batches_never_split_a_document():
     assert _whole_documents(docs, 100) == [(0, 15)] and _whole_documents([], 4) == []
 
 
-def test_ensemble_fits_the_context_stage_from_grouped_training_data(mini, mini_training, tmp_path):
+def test_ensemble_fits_the_context_stage_from_grouped_training_data(mini_codebook, mini_training, tmp_path):
     rng = np.random.default_rng(3)
     texts, labels = list(mini_training.texts), mini_training.labels
     order = rng.permutation(len(texts))
     groups = [f"doc{i % 6}" for i in range(len(texts))]
     grouped = TrainingSet([texts[i] for i in order], labels[order], mini_training.codes,
                           [mini_training.roles[i] for i in order], groups=sorted(groups))
-    ens = Ensemble(mini, folds=3).fit(grouped)
-    plain = Ensemble(mini, folds=3, context=False).fit(grouped)
+    ens = Ensemble(mini_codebook, folds=3).fit(grouped)
+    plain = Ensemble(mini_codebook, folds=3, context=False).fit(grouped)
     assert ens.context_.fitted and not plain.context_.fitted
     sample = texts[:6]
     docs = ["d1"] * 3 + ["d2"] * 3
     assert not np.allclose(ens.score(sample, groups=docs), plain.score(sample))
-    save_model(ens, tmp_path / "m", codebook=mini, training_hash="x")
-    loaded = load_model(tmp_path / "m", mini)
+    save_model(ens, tmp_path / "m", codebook=mini_codebook, training_hash="x")
+    loaded = load_model(tmp_path / "m", mini_codebook)
     assert np.allclose(loaded.score(sample, groups=docs), ens.score(sample, groups=docs))
     assert np.allclose(loaded.thresholds, ens.thresholds)
     # live rescoring of some codes' columns gives exactly those columns of a full rescore, also

@@ -28,11 +28,11 @@ codes:
 """
 
 
-def test_cues_match_lemma_variants_and_offsets(mini):
-    m = CueMatcher(mini)
+def test_cues_match_lemma_variants_and_offsets(mini_codebook):
+    m = CueMatcher(mini_codebook)
     text = "Someone helped us, so we gave back last year."
     s = m.score([text, "Nothing relevant here."])
-    j = mini.code_ids.index("mot_help")
+    j = mini_codebook.code_ids.index("mot_help")
     assert s[0, j] > 0.5 and s[1, j] == 0
     ev = m.evidence(text, "mot_help")
     assert ev and all(text[e.start:e.end] == e.text for e in ev)
@@ -51,16 +51,16 @@ def test_cues_negation_and_hedging():
     assert m.score(["We didn't feel supported at all."])[0, 0] < 0.1
 
 
-def test_keyword_baseline_is_plain_substring(mini):
-    kb = KeywordBaseline(mini)
-    j = mini.code_ids.index("mot_help")
+def test_keyword_baseline_is_plain_substring(mini_codebook):
+    kb = KeywordBaseline(mini_codebook)
+    j = mini_codebook.code_ids.index("mot_help")
     assert kb.score(["We gave back."])[0, j] == 0  # no lemmas
     assert kb.score(["We never give back."])[0, j] == 1  # no negation
 
 
-def test_similarity_cold_start_ranks_own_example_first(mini):
-    sim = CodebookSimilarity(mini)
-    for j, code in enumerate(mini.codes):
+def test_similarity_cold_start_ranks_own_example_first(mini_codebook):
+    sim = CodebookSimilarity(mini_codebook)
+    for j, code in enumerate(mini_codebook.codes):
         s = sim.score([code.examples[0]])[0]
         assert int(np.argmax(s)) == j, code.id
     assert ((0 <= s) & (s <= 1)).all()
@@ -69,47 +69,47 @@ def test_similarity_cold_start_ranks_own_example_first(mini):
     assert ev and all(text[e.start:e.end] == e.text for e in ev)
 
 
-def test_classifier_learns_tiny_training_set(mini, mini_training):
-    clf = CodeClassifier(mini, cv=3).fit(mini_training)
+def test_classifier_learns_tiny_training_set(mini_codebook, mini_training):
+    clf = CodeClassifier(mini_codebook, cv=3).fit(mini_training)
     s = clf.score(["The registry sends us data every week.", "It is required for my credit."], ["parent", None])
     assert s.shape == (2, 3) and ((0 <= s) & (s <= 1)).all()
-    assert np.argmax(s[0]) == mini.code_ids.index("ppi_registry")
-    assert np.argmax(s[1]) == mini.code_ids.index("mot_credit")
+    assert np.argmax(s[0]) == mini_codebook.code_ids.index("ppi_registry")
+    assert np.argmax(s[1]) == mini_codebook.code_ids.index("mot_credit")
     assert ((0 <= clf.thresholds) & (clf.thresholds <= 1)).all()
     text = "The registry sends us data every week."
     ev = clf.evidence(text, "ppi_registry")
     assert any("registry" in e.text.lower() for e in ev) and all(text[e.start:e.end] == e.text for e in ev)
 
 
-def test_classifier_partial_update_moves_scores(mini, mini_training):
-    clf = CodeClassifier(mini, cv=0).fit(mini_training)
+def test_classifier_partial_update_moves_scores(mini_codebook, mini_training):
+    clf = CodeClassifier(mini_codebook, cv=0).fit(mini_training)
     text = "Our quarterly potluck brings everyone together."
-    j = mini.code_ids.index("mot_help")
+    j = mini_codebook.code_ids.index("mot_help")
     before = clf.score([text])[0, j]
     X = clf.transform_cache([text] * 5)
-    update = TrainingSet.from_decisions([{"text": text, "role": None, "code": "mot_help", "label": 1}], mini)
+    update = TrainingSet.from_decisions([{"text": text, "role": None, "code": "mot_help", "label": 1}], mini_codebook)
     clf.partial_update(TrainingSet.concat(*[update] * 5), X, epochs=5)
     assert clf.score_cached(X[:1])[0, j] > before
 
 
-def test_the_ensembles_fold_members_are_clones_of_its_members(mini, mini_training, monkeypatch):
+def test_the_ensembles_fold_members_are_clones_of_its_members(mini_codebook, mini_training, monkeypatch):
     from clhs_mechanisms.suggest.base import clone
 
-    configured = CodeClassifier(mini, C=16.0, char_weight=0.3, cv=2)
+    configured = CodeClassifier(mini_codebook, C=16.0, char_weight=0.3, cv=2)
     copy = clone(configured, cv=0)
     assert (type(copy), copy.C, copy.char_weight, copy.cv, copy.coef_) == (CodeClassifier, 16.0, 0.3, 0, None)
     fitted_with = []
     original = CodeClassifier.fit
     monkeypatch.setattr(CodeClassifier, "fit",
                         lambda self, training: fitted_with.append(self.C) or original(self, training))
-    ens = Ensemble(mini, folds=3)
+    ens = Ensemble(mini_codebook, folds=3)
     ens.members["classifier"].C = 16.0
     ens.fit(mini_training)
     assert fitted_with == [16.0] * 4  # three folds and the final fit
 
 
-def test_ensemble_suggest_has_components_and_evidence(mini, mini_training):
-    ens = Ensemble(mini, folds=3).fit(mini_training)
+def test_ensemble_suggest_has_components_and_evidence(mini_codebook, mini_training):
+    ens = Ensemble(mini_codebook, folds=3).fit(mini_training)
     assert ((0 <= ens.thresholds) & (ens.thresholds <= 1)).all()
     text = "I give back because someone helped my son."
     out = ens.suggest([text, "Registry reports come monthly."], floor=0.5)
@@ -123,32 +123,33 @@ def test_ensemble_suggest_has_components_and_evidence(mini, mini_training):
     assert components["cues"] > 0.5 and evidence
 
 
-def test_make_suggester_names(mini):
+def test_make_suggester_names(mini_codebook):
     for name, cls in [("cues", CueMatcher), ("similarity", CodebookSimilarity), ("classifier", CodeClassifier),
                       ("ensemble", Ensemble), ("keywords", KeywordBaseline)]:
-        assert isinstance(make_suggester(name, mini), cls)
+        assert isinstance(make_suggester(name, mini_codebook), cls)
     with pytest.raises(ValueError):
-        make_suggester("magic", mini)
+        make_suggester("magic", mini_codebook)
 
 
-def test_training_set_from_decisions_marks_unknowns(mini):
+def test_training_set_from_decisions_marks_unknowns(mini_codebook):
     ts = TrainingSet.from_decisions([
         {"text": "a", "role": "parent", "code": "mot_help", "label": 1},
         {"text": "a", "role": "parent", "code": "mot_credit", "label": 0},
         {"text": "b", "role": None, "code": "ppi_registry", "label": 1},
-    ], mini)
+    ], mini_codebook)
     assert ts.texts == ["a", "b"]
     assert ts.labels.tolist() == [[1, 0, -1], [-1, -1, 1]]
-    assert ts.hash() != TrainingSet.from_decisions([{"text": "a", "code": "mot_help", "label": 0}], mini).hash()
+    rejected = TrainingSet.from_decisions([{"text": "a", "code": "mot_help", "label": 0}], mini_codebook)
+    assert ts.hash() != rejected.hash()
     with pytest.raises(ClhsError):
-        TrainingSet.from_decisions([{"text": "a", "code": "nope", "label": 1}], mini)
+        TrainingSet.from_decisions([{"text": "a", "code": "nope", "label": 1}], mini_codebook)
 
 
-def test_training_set_from_codebook(mini):
-    ts = TrainingSet.from_codebook(mini)
-    j = mini.code_ids.index("mot_credit")
+def test_training_set_from_codebook(mini_codebook):
+    ts = TrainingSet.from_codebook(mini_codebook)
+    j = mini_codebook.code_ids.index("mot_credit")
     i = ts.texts.index("We joined for the certification credit.")  # counterexample of mot_help naming mot_credit
-    assert ts.labels[i, j] == 1 and ts.labels[i, mini.code_ids.index("mot_help")] == 0
+    assert ts.labels[i, j] == 1 and ts.labels[i, mini_codebook.code_ids.index("mot_help")] == 0
     assert ts.labels[ts.texts.index("My chair expects it."), j] == 1
 
 
@@ -158,11 +159,11 @@ def test_training_set_from_codebook(mini):
     ('{"text": "  ", "codes": []}', "empty 'text'"),
     ('{"codes": ["mot_help"]}', "empty 'text'"),
 ])
-def test_gold_loader_errors_name_file_and_line(tmp_path, mini, line, message):
+def test_gold_loader_errors_name_file_and_line(tmp_path, mini_codebook, line, message):
     path = tmp_path / "gold.jsonl"
     path.write_text('{"text": "fine", "codes": ["mot_help"], "role": "parent"}\n' + line + "\n", encoding="utf-8")
     with pytest.raises(ClhsError) as err:
-        TrainingSet.from_gold(path, mini)
+        TrainingSet.from_gold(path, mini_codebook)
     assert str(err.value).startswith("gold.jsonl:2:") and message in str(err.value)
 
 
@@ -170,49 +171,50 @@ def _write_gold(path: Path, rows) -> None:
     path.write_text("".join(json.dumps({"text": t, "codes": c, "role": "parent"}) + "\n" for t, c in rows), encoding="utf-8")
 
 
-def test_evaluate_keys_and_ranges(tmp_path, mini):
+def test_evaluate_keys_and_ranges(tmp_path, mini_codebook):
     _write_gold(tmp_path / "train.jsonl", [("I give back to others.", ["mot_help"]), ("Credit was required.", ["mot_credit"]),
                                             ("The registry form.", ["ppi_registry"]), ("Lunch was nice.", [])])
     _write_gold(tmp_path / "test.jsonl", [("We gave back.", ["mot_help"]), ("It was required for credit.", ["mot_credit"]),
                                            ("Weather talk.", [])])
     _write_gold(tmp_path / "second_coder.jsonl", [("bad", ["not_a_code"])])  # excluded by default
     for method in ("cues", "ensemble"):
-        r = evaluate(tmp_path / "test.jsonl", mini, method=method)
+        r = evaluate(tmp_path / "test.jsonl", mini_codebook, method=method)
         assert set(r) == {"micro", "macro", "mean_kappa", "per_code", "n_segments", "method"}
         assert r["n_segments"] == 3 and r["method"] == method
         for avg in ("micro", "macro"):
             assert set(r[avg]) == {"precision", "recall", "f1"} and all(0 <= v <= 1 for v in r[avg].values())
         assert -1 <= r["mean_kappa"] <= 1
-        assert set(r["per_code"]) == set(mini.code_ids)
+        assert set(r["per_code"]) == set(mini_codebook.code_ids)
         assert r["per_code"]["mot_help"]["support"] == 1
-    assert evaluate(tmp_path / "test.jsonl", mini, method="cues")["per_code"]["mot_help"]["recall"] == 1.0
+    assert evaluate(tmp_path / "test.jsonl", mini_codebook, method="cues")["per_code"]["mot_help"]["recall"] == 1.0
 
 
-def test_save_load_round_trip_and_refusals(tmp_path, mini, mini_training):
-    model = Ensemble(mini, folds=3).fit(mini_training)
-    meta_path = save_model(model, tmp_path / "m", codebook=mini, training_hash=mini_training.hash(), metrics={"f1": 0.5})
+def test_save_load_round_trip_and_refusals(tmp_path, mini_codebook, mini_training):
+    model = Ensemble(mini_codebook, folds=3).fit(mini_training)
+    meta_path = save_model(model, tmp_path / "m", codebook=mini_codebook, training_hash=mini_training.hash(),
+                           metrics={"f1": 0.5})
     meta = json.loads(meta_path.read_text())
-    assert meta["codebook"]["version"] == mini.version and meta["training_hash"] == mini_training.hash()
+    assert meta["codebook"]["version"] == mini_codebook.version and meta["training_hash"] == mini_training.hash()
     assert {"sklearn", "spacy", "numpy", "clhs_mechanisms"} <= set(meta["versions"])
-    loaded = load_model(tmp_path / "m", mini)
+    loaded = load_model(tmp_path / "m", mini_codebook)
     texts = ["I give back.", "The registry form."]
     assert np.allclose(loaded.score(texts), model.score(texts))
     assert np.allclose(loaded.thresholds, model.thresholds)
 
-    newer = parse_codebook(mini.text.replace("version: 0.1.0", "version: 0.2.0"))
+    newer = parse_codebook(mini_codebook.text.replace("version: 0.1.0", "version: 0.2.0"))
     with pytest.raises(ClhsError, match=r"trained for codebook 0\.1\.0 .*uses 0\.2\.0 .*retrain with"):
         load_model(tmp_path / "m", newer)
 
     old = json.loads(meta_path.read_text())
     meta_path.write_text(json.dumps({**old, "format": 1}))  # vocabularies as pickled vectorizers
     with pytest.raises(ClhsError, match=r"format 1.*retrain with"):
-        load_model(tmp_path / "m", mini)
+        load_model(tmp_path / "m", mini_codebook)
     meta_path.write_text(json.dumps(old))
 
     state = tmp_path / "m" / "state.skops"
     state.write_bytes(state.read_bytes() + b"\0")
     with pytest.raises(ClhsError, match="sha256 mismatch"):
-        load_model(tmp_path / "m", mini)
+        load_model(tmp_path / "m", mini_codebook)
 
 
 def test_shipped_codebook_and_gold_data():
