@@ -7,7 +7,8 @@ the ensemble (codebook examples + gold training data), then measures in the same
 2. the whole suggestion pass: cues, similarity, classifier, ensemble, evidence, storing;
 3. the review page's incremental update (``assist.LiveScores``): built once, then updated with
    5,000 decisions at once, then after batches of 25 decisions (the app's case), each update
-   rescoring every codable segment of the documents under review, in context;
+   rescoring every codable segment of the documents under review, in context, for the codes
+   that got new decisions;
 4. a full refit of the ensemble with those decisions.
 
 Usage: python bench/suggest.py [--segments 100000] [--workers N]

@@ -160,11 +160,12 @@ class ContextStage:
         y_mat = np.zeros((n, k), dtype=bool)
         y_mat[rows, cols] = yk.astype(bool)
         segs = np.unique(rows)
+        y_kept = y_mat[segs][:, self.active_]  # the same for every candidate threshold
 
         def quality(t: float) -> float:
             pred = np.zeros((n, k), dtype=bool)
             pred[rows, cols] = held >= t
-            return sum(kappa_f1(y_mat[segs][:, self.active_], pred[segs][:, self.active_]))
+            return sum(kappa_f1(y_kept, pred[segs][:, self.active_]))
 
         self.threshold_ = float(max(np.percentile(held, GRID), key=quality))
         self.coef_, self.intercept_ = coef, float(intercept)

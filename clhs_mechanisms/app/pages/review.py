@@ -71,7 +71,7 @@ def context(row) -> None:
 
 
 skipped: set[str] = st.session_state.setdefault("skipped", set())
-trainer().ensure_live(state.project_dir(), info, set(state.frame("suggestions")["document"]))
+trainer().ensure_live(state.project_dir(), info, state.frame("documents_under_review"))
 items = _queue(state.project_dir(), state.version(), trainer().updates, mode, only_code)
 items = items[~items["id"].isin(skipped)] if skipped else items
 
