@@ -47,12 +47,12 @@ def learning_order(pending: pd.DataFrame, *, lean: float = LEAN) -> pd.DataFrame
     rare code as many reviews as a common one (macro-F1 weighs them equally); the focus sits
     above the threshold because positives are scarce, so a borderline positive (confirmed or
     rejected) teaches a code's model more than a borderline negative. Tried on the same holdout
-    and dropped (saving against random; this rule: 20% on 10 halvings, 23% on 3): a bonus for a
-    segment's closeness on its other codes (18%, 10 halvings), ranking segments by closeness
-    summed over their codes (-5% to 14%, 3 halvings), two items per code per round (17%, 3
-    halvings), a random fifth of each batch (15%, 10 halvings); ordering a round by the codes'
-    labelled positives was within noise (24%, same mean F1) and needs a count the pending table
-    does not carry.
+    (whole-segment labels) and dropped (saving against random; this rule: 20% on 10 halvings, 23%
+    on 3): a bonus for a segment's closeness on its other codes (18%, 10 halvings), ranking
+    segments by closeness summed over their codes (-5% to 14%, 3 halvings), two items per code per
+    round (17%, 3 halvings), a random fifth of each batch (15%, 10 halvings); ordering a round by
+    the codes' labelled positives was within noise (24%, same mean F1) and needs a count the
+    pending table does not carry.
     """
     df = _with_uncertainty(pending)
     if df.empty:
