@@ -190,6 +190,8 @@ def suggest(project: Project, *, documents: Sequence[str] | None = None, codes: 
     """
     if method not in METHODS:
         raise ClhsError(f"unknown method '{method}' (use {', '.join(METHODS)})")
+    if not 0 <= floor <= 1:
+        raise ClhsError(f"floor must be between 0 and 1, not {floor}")
     codebook = project.codebook
     for code in codes or ():
         codebook.code(code)

@@ -82,6 +82,20 @@ def test_cli_assist_commands(imported, tmp_path):
     assert bad.exit_code == 2 and "unknown code 'mot_nope'" in bad.output
 
 
+def test_floor_widens_the_suggestions(imported):
+    d = str(imported.directory)
+    default = _cli("suggest", "--method", "cues", "--project", d)
+    assert default.exit_code == 0
+    n_default = len(imported.suggestions())
+    every = _cli("suggest", "--method", "cues", "--floor", "0", "--project", d)
+    assert every.exit_code == 0, every.output
+    segments = int(imported.status()["codable_segments"])
+    assert len(imported.suggestions()) == segments * len(imported.codebook.code_ids) > n_default
+    assert _cli("suggest", "--floor", "1.5", "--project", d).exit_code == 2
+    with pytest.raises(ClhsError, match="floor must be between 0 and 1"):
+        suggest(imported, method="cues", floor=-0.1)
+
+
 def test_cli_bad_input(project, tmp_path, mini_codebook_path):
     d = str(project.directory)
     empty = _cli("suggest", "--method", "cues", "--project", d)

@@ -17,20 +17,24 @@ METHOD = click.Choice(["cues", "similarity", "classifier", "ensemble"])
 @click.option("--documents", "documents", multiple=True, metavar="NAME", help="Only these documents (repeatable).")
 @click.option("--codes", "codes", multiple=True, metavar="CODE", help="Only these codes (repeatable).")
 @click.option("--method", type=METHOD, default="ensemble", show_default=True)
+@click.option("--floor", type=click.FloatRange(0, 1), default=None,
+              help="Store suggestions scoring at least FLOOR x their code's threshold (default 0.5): lower "
+                   "finds more of what the model under-scores, with more to review (0 = every segment and code).")
 @click.option("--workers", type=click.IntRange(0), default=None,
               help="Scoring processes while suggestions are stored (default: one per CPU for 20,000 "
                    "segments or more; 0 = none).")
 @project_option
 @user_errors
-def suggest(documents: tuple[str, ...], codes: tuple[str, ...], method: str, workers: int | None,
+def suggest(documents: tuple[str, ...], codes: tuple[str, ...], method: str, floor: float | None, workers: int | None,
             project_dir: str | None) -> None:
     """Score codable segments and store suggestions (never codings) with their evidence."""
     from ..assist import suggest as run
+    from ..suggest import FLOOR  # imported here: the scikit-learn stack takes seconds to load
     with open_project(project_dir) as project:
         total = int(project.status()["codable_segments"])
         with tqdm(total=total, unit="seg", desc="suggesting", disable=None, file=sys.stderr) as bar:
             report = run(project, documents=documents or None, codes=codes or None, method=method,
-                         workers=workers, progress=bar.update)
+                         floor=FLOOR if floor is None else floor, workers=workers, progress=bar.update)
     click.echo(f"{report.suggestions} suggestions for {report.segments} segments ({report.method}, "
                f"model {report.model_version})")
 
