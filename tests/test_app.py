@@ -173,15 +173,24 @@ def test_locked_database_shows_message(app_project):
     assert any("locked" in e.value for e in at.error)
 
 
-def test_background_retrain_refreshes_suggestions(app_project):
-    from clhs_mechanisms.app.trainer import Trainer
+def test_background_retrain_refreshes_suggestions_down_to_the_pages_floor(app_project):
+    from clhs_mechanisms.app.trainer import trainer
 
-    job = Trainer()
-    assert job.start(str(app_project.directory))
+    under_review = app_project.documents_under_review()
+    at = _app()
+    at.number_input(key="suggest_floor").set_value(0.0)
+    at.session_state["decisions_since_train"] = 1000  # the next decision starts a retrain
+    _button(at, "Accept").click().run()
+    assert not at.exception
+    job = trainer()
     job.join(timeout=300)
     assert job.message.startswith("retrained"), job.message
-    versions = set(app_project.suggestions()["model_version"])
-    assert versions and "test" not in versions  # the pending work was rescored by the new model
+    pending = app_project.suggestions()
+    assert set(pending["model_version"]) and "test" not in set(pending["model_version"])  # rescored by the new model
+    segments = app_project.segments(codable_only=True)
+    reviewed = segments[segments["document"].isin(under_review)]
+    # floor 0: every code of every segment under review, but the pair just decided
+    assert len(pending) == len(reviewed) * len(app_project.codebook.code_ids) - 1
 
 
 def test_live_scores_follow_decisions_between_retrains(app_project):

@@ -20,6 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from ..assist import LiveScores, current_model_info, suggest, train
+from ..suggest import FLOOR
 from ..errors import ClhsError
 from ..store import Project
 
@@ -63,18 +64,19 @@ class Trainer:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def _start(self, target, project_dir: str, message: str) -> bool:
+    def _start(self, target, project_dir: str, message: str, **kwargs) -> bool:
         with self._lock:
             if self.running:
                 return False
             self.message = message
-            self._thread = threading.Thread(target=target, args=(project_dir,), daemon=True)
+            self._thread = threading.Thread(target=target, args=(project_dir,), kwargs=kwargs, daemon=True)
             self._thread.start()
             return True
 
-    def start(self, project_dir: str) -> bool:
-        """Retrain on everything and rescore the documents under review, in the background."""
-        return self._start(self._run, project_dir, f"retraining started {datetime.now():%H:%M:%S}")
+    def start(self, project_dir: str, floor: float = FLOOR) -> bool:
+        """Retrain on everything and re-make the suggestions of the documents under review (down to
+        ``floor`` times each code's threshold), in the background."""
+        return self._start(self._run, project_dir, f"retraining started {datetime.now():%H:%M:%S}", floor=floor)
 
     def ensure_live(self, project_dir: str, info: dict | None, under_review: Iterable[str] = ()) -> bool:
         """Build live scores for the current model (``info``) in the background, if missing or stale:
@@ -86,13 +88,13 @@ class Trainer:
             return False
         return self._start(self._build_live, project_dir, "preparing live scores for the current model")
 
-    def _run(self, project_dir: str) -> None:
+    def _run(self, project_dir: str, floor: float) -> None:
         try:
             with Project.open(project_dir) as project:
                 model = train(project)
                 # Rescore where review is going on, not the whole project.
                 under_review = project.documents_under_review()
-                report = suggest(project, method="ensemble", documents=under_review or None)
+                report = suggest(project, method="ensemble", documents=under_review or None, floor=floor)
                 self._live_from(project)
             self.message = (f"retrained {datetime.now():%H:%M:%S}: {model.version} on {model.n_training} texts; "
                             f"{report.suggestions} suggestions refreshed")

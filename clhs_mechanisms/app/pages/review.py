@@ -10,7 +10,7 @@ from clhs_mechanisms.app.trainer import trainer
 from clhs_mechanisms.assist import current_model_info
 from clhs_mechanisms.errors import ClhsError
 from clhs_mechanisms.queue import review_queue
-from clhs_mechanisms.suggest import read_metadata
+from clhs_mechanisms.suggest import FLOOR, read_metadata
 
 project = state.project()
 codebook = project.codebook
@@ -25,6 +25,10 @@ with right:
     only_code = st.selectbox("Only code", codebook.code_ids, index=None, key="review_code",
                              placeholder="all codes")
     every = st.number_input("Retrain after N decisions", 5, 500, 25, step=5, key="retrain_every")
+    floor = st.number_input("Suggest down to (x threshold)", 0.0, 1.0, FLOOR, step=0.1, key="suggest_floor",
+                            help="After each retrain, pending suggestions are re-made for the documents under "
+                                 "review down to this fraction of each code's threshold. Lower finds more of what "
+                                 "the model under-scores, with more to review; 0 suggests every code.")
 
 
 
@@ -132,9 +136,10 @@ with left:
                 project.decide(sid, action, coder=state.require_coder(), code=code, span=span)
             st.session_state.pop("conflict", None)
             st.session_state["decisions_since_train"] = st.session_state.get("decisions_since_train", 0) + 1
-            if st.session_state["decisions_since_train"] >= every:
+            # callbacks run before the page: the settings' current values are in the session state
+            if st.session_state["decisions_since_train"] >= st.session_state.get("retrain_every", every):
                 st.session_state["decisions_since_train"] = 0
-                trainer().start(state.project_dir())
+                trainer().start(state.project_dir(), floor=st.session_state.get("suggest_floor", floor))
             else:
                 trainer().after_decision(project)
         except ClhsError as exc:
