@@ -20,9 +20,9 @@ import pandas as pd
 import streamlit as st
 
 from ..assist import LiveScores, current_model_info, suggest, train
-from ..suggest import FLOOR
 from ..errors import ClhsError
 from ..store import Project
+from ..suggest import FLOOR
 
 
 def _serialise_ast_parse() -> None:
