@@ -7,6 +7,7 @@ taking turns to store so documents arrive in their original order. Small imports
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 from collections import deque
@@ -55,14 +56,19 @@ def import_paths(
                                         segmenter=segmenter, known=known, replace=replace, coder=coder)
         return
     for document, units in prepare(files, kind=kind, text_column=text_column, segmenter=segmenter, known=known):
-        yield _store(project, segmenter, document, units, replace=replace, coder=coder)
+        yield _store(project, segmenter, document, units, known=known, replace=replace, coder=coder)
 
 
 def _store(project: Project, segmenter: Segmenter, document: Document, units: list[Segment] | None, *,
-           replace: bool, coder: str) -> ImportResult:
+           known: Mapping[str, str], replace: bool, coder: str) -> ImportResult:
     if units is None:  # unchanged when the import started: segment only if someone changed it since
         units = [] if project.document_sha256(document.name) == document.sha256 else segmenter.segment(document)
-    return project.import_document(document, units, replace=replace, coder=coder)
+        return project.import_document(document, units, replace=replace, coder=coder)
+    result = project.import_document(document, units, replace=replace, coder=coder)
+    if result.status == "unchanged":  # new or changed when the import started, and stored since: by this
+        # import (a reader process killed before it reported, whose task is run again here) or another
+        result = dataclasses.replace(result, status="replaced" if document.name in known else "added")
+    return result
 
 
 def prepare(files: Iterable[tuple[Path, AttributeTable | None]], *, kind: str | None, text_column: str,
@@ -159,7 +165,7 @@ def _import_task(project: Project, turns: _Turns | None, index: int,
         return [], None
     try:
         for document, units in prepared:
-            results.append(_store(project, segmenter, document, units, replace=replace, coder=coder))
+            results.append(_store(project, segmenter, document, units, known=known, replace=replace, coder=coder))
     except Exception as exc:
         error = exc
     finally:
@@ -173,7 +179,7 @@ def _import_in_processes(project: Project, files: list[tuple[Path, AttributeTabl
                          replace: bool, coder: str) -> Iterator[ImportResult]:
     """The import in ``workers`` reader processes that each read, segment and store
     ``FILES_PER_TASK`` files at a time (see :class:`_Turns`); here if the processes break
-    (documents a killed process stored then come back as ``unchanged``)."""
+    (documents a killed process stored are reported as this import's, not as ``unchanged``)."""
     context = processes.context()
     turns = _Turns(context)
     tasks = [(k, files[i:i + FILES_PER_TASK], kind, text_column, segmenter,

@@ -220,6 +220,28 @@ def test_a_parallel_import_stopped_early_keeps_whole_documents_in_file_order(tmp
         alone.close()
 
 
+def test_documents_a_killed_reader_stored_are_reported_as_added(tmp_path, project, monkeypatch):
+    """A reader process dies right after storing its first task: the import reruns that task here
+    and reports its documents as added (they were new when the import started), not unchanged."""
+    import os
+
+    from clhs_mechanisms import ingest
+
+    parent, done = os.getpid(), ingest._Turns.done
+
+    def die_after_storing(self, task, failed=False):
+        done(self, task, failed=failed)
+        if os.getpid() != parent and task == 0:
+            os._exit(1)
+
+    monkeypatch.setattr(ingest._Turns, "done", die_after_storing)
+    folder = _folder(tmp_path, 20)
+    results = list(import_paths(project, [folder], workers=2))
+    assert [r.name for r in results] == [f"t{i:02d}.txt" for i in range(20)]
+    assert {r.status for r in results} == {"added"}
+    assert len(project.documents()) == 20
+
+
 def test_a_stopped_import_wakes_readers_waiting_for_their_turn():
     import threading
 
