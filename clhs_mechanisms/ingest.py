@@ -61,12 +61,12 @@ def import_paths(
 
 def _store(project: Project, segmenter: Segmenter, document: Document, units: list[Segment] | None, *,
            known: Mapping[str, str], replace: bool, coder: str) -> ImportResult:
-    if units is None:  # unchanged when the import started: segment only if someone changed it since
+    changed = units is not None  # new or changed when the import started (``known``)
+    if not changed:  # segment only if someone changed it since
         units = [] if project.document_sha256(document.name) == document.sha256 else segmenter.segment(document)
-        return project.import_document(document, units, replace=replace, coder=coder)
     result = project.import_document(document, units, replace=replace, coder=coder)
-    if result.status == "unchanged":  # new or changed when the import started, and stored since: by this
-        # import (a reader process killed before it reported, whose task is run again here) or another
+    if changed and result.status == "unchanged":  # stored since the import started: by this import (a
+        # reader process killed before it reported, whose task is run again here) or by another
         result = dataclasses.replace(result, status="replaced" if document.name in known else "added")
     return result
 
