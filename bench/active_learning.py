@@ -134,11 +134,12 @@ def whole_segments(segments, k):
 
 
 def simulate(base, pool, evaluation, cues, docs, codes, *, unit, floor, batch, seeds, log):
-    """Labels needed per arm (``random``: one per seed; ``queue`` and ``confident``: one) on one split.
+    """The runs of each arm on one split (``random``: one per seed; ``queue`` and ``confident``:
+    one), each as (labels needed, or None if the pending pairs ran out first; its learning curve
+    of (labels, macro-F1)), and the number of labels in the pool.
 
     ``base``, ``pool``, ``evaluation``: TrainingSets; ``cues``: their cue-score matrices, in that order.
     A label is one pair (``unit="pair"``) or one segment with all its codes (``"segment"``).
-    An arm that runs out of pending suggestions first counts as needing every label of the pool.
     """
     roles = [[r or "(none)" for r in s.roles] for s in (base, pool, evaluation)]
     feats = Features(base.texts + pool.texts, roles[0] + roles[1])
@@ -163,7 +164,7 @@ def simulate(base, pool, evaluation, cues, docs, codes, *, unit, floor, batch, s
         reached = (f"{labels:5d} labels" if f1 >= target
                    else f"not reached: no pending pair after {labels} labels, macro-F1 {f1:.3f}")
         log(f"  {name:14s}: {reached} (labels:F1 {', '.join(f'{m}:{f:.2f}' for m, f in curve[::step])})")
-        return (labels if f1 >= target else units), curve
+        return (labels if f1 >= target else None), curve
 
     def random_pick(perm):
         def pick(review):
@@ -173,15 +174,11 @@ def simulate(base, pool, evaluation, cues, docs, codes, *, unit, floor, batch, s
             return (chosen // k, chosen % k) if unit == "pair" else whole_segments(chosen, k)
         return pick
 
-    needed, curves = {"random": []}, {"random": []}
-    for name, mode in (("queue", "uncertain"), ("confident", "confident")):
-        needed[name], curves[name] = arm(lambda review, mode=mode: queue_batch(review, docs, codes, batch, unit, mode),
-                                         name)
-    for seed in range(seeds):
-        got, curve = arm(random_pick(np.random.RandomState(seed).permutation(units)), f"random seed {seed}")
-        needed["random"].append(got)
-        curves["random"].append(curve)
-    return needed, curves
+    runs = {name: [arm(lambda review, mode=mode: queue_batch(review, docs, codes, batch, unit, mode), name)]
+            for name, mode in (("queue", "uncertain"), ("confident", "confident"))}
+    runs["random"] = [arm(random_pick(np.random.RandomState(seed).permutation(units)), f"random seed {seed}")
+                      for seed in range(seeds)]
+    return runs, units
 
 
 def f1_at(curve, labels: int) -> float:
@@ -224,24 +221,23 @@ def main() -> None:
         splits = [(np.arange(len(train)), None)]
     needed = {"queue": [], "confident": [], "random": []}
     at = {name: [] for name in needed}  # macro-F1 at fixed label counts, per split (random: mean of seeds)
-    checkpoints, missed = (), 0
+    checkpoints, missed, total = (), 0, 0
     for i, (p, e) in enumerate(splits):
         evaluation, cue_e = (test, cue_test) if e is None else (train.subset(e), cue_train[e])
         log(f"split {i}: pool {len(p)} segments, evaluation {len(evaluation)} "
             f"({'test.jsonl' if e is None else 'held-out train documents'})")
-        got, curves = simulate(base, train.subset(p), evaluation, (cue_b, cue_train[p], cue_e), docs[p], codes,
-                               unit=args.unit, floor=args.floor, batch=args.batch, seeds=args.seeds, log=log)
-        for name in ("queue", "confident"):  # deterministic: the same for every seed
-            needed[name] += [got[name]] * args.seeds
-            curves[name] = [curves[name]]
-        needed["random"] += got["random"]
-        pool_units = len(p) * len(codes) if args.unit == "pair" else len(p)
-        missed += sum(n == pool_units for name in needed for n in needed[name][-args.seeds:])
+        runs, pool_units = simulate(base, train.subset(p), evaluation, (cue_b, cue_train[p], cue_e), docs[p], codes,
+                                    unit=args.unit, floor=args.floor, batch=args.batch, seeds=args.seeds, log=log)
+        for name, arm_runs in runs.items():
+            repeat = 1 if name == "random" else args.seeds  # the queue's orders are the same for every seed
+            needed[name] += [pool_units if got is None else got for got, _ in arm_runs for _ in range(repeat)]
+            missed += sum(got is None for got, _ in arm_runs)
+            total += len(arm_runs)
         if not checkpoints:  # quarters of the labels the shortest arm used on the first split
-            shortest = min(c[-1][0] for runs in curves.values() for c in runs)
+            shortest = min(curve[-1][0] for arm_runs in runs.values() for _, curve in arm_runs)
             checkpoints = tuple(int(shortest * q) for q in (0.25, 0.5, 0.75, 1.0))
-        for name, runs in curves.items():
-            at[name].append([np.mean([f1_at(c, m) for c in runs]) for m in checkpoints])
+        for name, arm_runs in runs.items():
+            at[name].append([np.mean([f1_at(curve, m) for _, curve in arm_runs]) for m in checkpoints])
     r, q = np.mean(needed["random"]), np.mean(needed["queue"])
     runs = f"{len(splits)} split(s) x {args.seeds} seeds" if args.holdout else f"{args.seeds} seeds"
     log(f"\n{args.unit} labels to reach 90% of full-data macro-F1 (mean of {runs}, batch {args.batch}):")
@@ -249,7 +245,7 @@ def main() -> None:
     log(f"  review queue  {q:7.1f}  (per seed {needed['queue']}; the queue has no randomness)")
     log(f"  confident     {np.mean(needed['confident']):7.1f}  (the queue's 'confident' mode, highest score first)")
     if missed:
-        log(f"  saving        -- (target not reached in {missed} of {sum(map(len, needed.values()))} runs, "
+        log(f"  saving        -- (target not reached in {missed} of {total} runs, "
             "counted as the whole pool: compare the macro-F1 below)")
     else:
         log(f"  saving        {100 * (1 - q / r):6.1f}%  (goal >= 30%)")
