@@ -12,7 +12,7 @@ from clhs_mechanisms import Project, load_codebook
 from clhs_mechanisms.suggest import TrainingSet
 
 DATA = Path(__file__).parent / "data"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+REFERENCE = DATA / "reference"
 
 TRANSCRIPT = """Interview with P01
 

@@ -1,4 +1,5 @@
-"""Agreement statistics reproduce published reference values (../shared/testdata/agreement_vectors.json) to 1e-6.
+"""Agreement statistics reproduce published reference values (tests/data/reference/agreement_vectors.json, copied from
+the published vectors; see tests/data/README.md) to 1e-6.
 
 Every vector goes through the public functions; the binary and nominal ones also through the
 project-level ``agreement`` table (the vectorised path that also computes the bootstrap), and
@@ -28,9 +29,9 @@ from clhs_mechanisms.analysis import (
     scott_pi,
 )
 
-from .conftest import SHARED
+from .conftest import REFERENCE
 
-VECTORS = json.loads((SHARED / "testdata" / "agreement_vectors.json").read_text(encoding="utf-8"))
+VECTORS = json.loads((REFERENCE / "agreement_vectors.json").read_text(encoding="utf-8"))
 TOL = 1e-6
 
 

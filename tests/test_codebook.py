@@ -9,7 +9,7 @@ import pytest
 from clhs_mechanisms import CodebookError, lint_codebook, load_codebook, parse_codebook
 from clhs_mechanisms.codebook import shipped_codebook_path
 
-from .conftest import SHARED
+from .conftest import REFERENCE
 
 
 def _mini_text(mini_codebook_path) -> str:
@@ -107,7 +107,7 @@ def test_lint_example_matching_other_code(mini_codebook_path):
 
 
 def _spec_code_ids() -> list[str]:
-    spec = (SHARED / "codebook-spec.md").read_text(encoding="utf-8")
+    spec = (REFERENCE / "codebook_spec_codes.md").read_text(encoding="utf-8")
     return re.findall(r"^\*\*[A-G]\d `([a-z_]+)`", spec, flags=re.MULTILINE)
 
 

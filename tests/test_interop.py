@@ -19,11 +19,11 @@ from clhs_mechanisms.interop.offsets import Selection, SourceText, choose_conven
 from clhs_mechanisms.interop.refi_common import SCHEMAS, provenance_guid
 from clhs_mechanisms.store import code_uuid
 
-from .conftest import DATA, SHARED, TRANSCRIPT
+from .conftest import DATA, TRANSCRIPT
 
 REFI = DATA / "refi"
 NS = {"q": "urn:QDA-XML:project:1.0", "c": "urn:QDA-XML:codebook:1.0"}
-XSD_DIR = SHARED / "refi-qda" if (SHARED / "refi-qda" / "Project.xsd").is_file() else SCHEMAS
+XSD_DIR = DATA / "refi-qda"
 FIXTURES = ["qualcoder_style.qdpx", "atlas_style.qdpx", "nvivo_style.qdpx", "inclusive_end.qdpx"]
 EXPECTED = json.loads((REFI / "expected.json").read_text(encoding="utf-8"))
 SECOND = """Interview with P02
@@ -34,7 +34,7 @@ P02: =HYPERLINK("x") was my joke entry. The registry form wants every visit, so 
 
 
 def validate(data: bytes, kind: str) -> etree._Element:
-    """Parse ``data`` and validate it against the REFI-QDA schema in shared/ (or the packaged copy)."""
+    """Parse ``data`` and validate it against the published REFI-QDA schema (tests/data/refi-qda)."""
     schema = etree.XMLSchema(etree.parse(str(XSD_DIR / ("Project.xsd" if kind == "project" else "Codebook.xsd"))))
     root = etree.fromstring(data)
     assert schema.validate(root.getroottree()), [f"{e.line}: {e.message}" for e in schema.error_log]
@@ -520,8 +520,5 @@ def test_training_exports(built, cli, tmp_path):
 
 
 def test_packaged_schemas_are_the_standard_ones():
-    shared = SHARED / "refi-qda"
-    if not (shared / "Project.xsd").is_file():
-        pytest.skip("shared/refi-qda is not beside the repository")
     for name in ("Project.xsd", "Codebook.xsd"):
-        assert (SCHEMAS / name).read_bytes() == (shared / name).read_bytes()
+        assert (SCHEMAS / name).read_bytes() == (XSD_DIR / name).read_bytes()
