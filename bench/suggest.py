@@ -31,7 +31,7 @@ def make_transcripts(directory: Path, segments: int, seed: int = 3) -> None:
     the cue matcher really run on each; a cache by text would flatter repeated texts)."""
     import re
 
-    from clhs_mechanisms.demo import shipped_corpus_path
+    from clhs_mechanisms.shipped import shipped_corpus_path
 
     rng = random.Random(seed)
     texts = [row["text"].replace("\n", " ") for row in _gold(shipped_corpus_path() / "gold" / "train.jsonl")]

@@ -22,9 +22,11 @@ from . import processes
 from .codebook import Codebook
 from .errors import ClhsError
 from .queue import review_queue
+from .shipped import shipped_gold
 from .store import Project, now
 from .suggest import FLOOR, TrainingSet, load_model, make_suggester, save_model
 from .suggest.base import ALL, UNKNOWN
+from .suggest.context import Place
 from .suggest.classifier import row_blocks
 
 METHODS = ("cues", "similarity", "classifier", "ensemble")
@@ -32,22 +34,20 @@ TRAINED_METHODS = ("classifier", "ensemble")
 MODEL_KEY = "model"
 
 
-def shipped_gold(codebook: Codebook) -> list[Path]:
-    """The shipped gold training file, when the project uses the shipped codebook's code ids."""
-    from .codebook import load_codebook, shipped_codebook_path
-    from .demo import shipped_corpus_path
-
-    try:
-        shipped = load_codebook(shipped_codebook_path())
-        train = shipped_corpus_path() / "gold" / "train.jsonl"
-    except ClhsError:
-        return []
-    return [train] if codebook.id == shipped.id and train.is_file() else []
-
-
 def _roles(project: Project) -> dict[str, str | None]:
     docs = project.documents()
     return {name: (attrs or {}).get("role") for name, attrs in zip(docs["name"], docs["attributes"])}
+
+
+def context_groups(project: Project, segments: pd.DataFrame) -> list[Place | None]:
+    """Each segment's place for the ensemble's context stage (``segments`` in reading order, as
+    :meth:`Project.segments` gives them): transcripts are read in turn sequence, each segment
+    beside its document's segments before and after it; literature excerpts are independent
+    units (``None``: no neighbours), whatever file they came from."""
+    docs = project.documents()
+    literature = set(docs.loc[docs["kind"] == "literature", "name"])
+    return [None if d in literature else Place(d, int(a), int(b))
+            for d, a, b in zip(segments["document"], segments["start"], segments["end"])]
 
 
 def decision_rows(project: Project, *, since: str | None = None) -> list[dict]:
@@ -59,7 +59,8 @@ def decision_rows(project: Project, *, since: str | None = None) -> list[dict]:
     rows: list[dict] = []
     decisions = project.decisions(since=since)
     for d in decisions.itertuples():
-        role, made = (d.attributes or {}).get("role"), {"source": d.id, "at": d.created_at}
+        role = (d.attributes or {}).get("role")
+        made = {"source": d.id, "at": d.created_at, "where": f"{d.document}, decided by {d.coder}"}
         if d.action == "reject":
             rows.append({"text": d.text, "role": role, "code": d.suggested, "label": 0, **made})
         else:
@@ -71,7 +72,7 @@ def decision_rows(project: Project, *, since: str | None = None) -> list[dict]:
     roles = _roles(project) if len(manual) else {}  # reading every document is not free: only if needed
     for c in manual.itertuples():
         rows.append({"text": c.quote, "role": roles.get(c.document), "code": c.code, "label": 1,
-                     "source": c.id, "at": c.created_at})
+                     "source": c.id, "at": c.created_at, "where": f"{c.document}, coded by {c.coder}"})
     return rows
 
 
@@ -215,8 +216,9 @@ def suggest(project: Project, *, documents: Sequence[str] | None = None, codes: 
     roles = _roles(project)
     wanted = set(codes) if codes else None
     done = settled_pairs(project)
+    groups = context_groups(project, segs)
     batches = [(segs["id"].iloc[a:b].tolist(), segs["text"].iloc[a:b].tolist(),
-                [roles.get(d) for d in segs["document"].iloc[a:b]], segs["document"].iloc[a:b].tolist())
+                [roles.get(d) for d in segs["document"].iloc[a:b]], groups[a:b])
                for a, b in _whole_documents(segs["document"].tolist(), batch_size)]
     if workers is None:
         workers = processes.cpus() if len(segs) >= PARALLEL_MIN_SEGMENTS else 0
@@ -316,7 +318,8 @@ class LiveScores:
         if isinstance(self.model, Ensemble):  # the other members' share of the stack is fixed: summed once
             others = {name: member.outputs(texts, seg_roles) for name, member in self.model.members.items()
                       if member is not self.classifier}
-            self._rescore = self.model.stacker(others, "classifier", groups=segs["document"].tolist())
+            self._rescore = self.model.stacker(others, "classifier",
+                                               groups=context_groups(project, segs))
         else:
             self._rescore = lambda out, codes=ALL: out.scores
         self.applied: set[str] = set()  # decisions and codings applied (those made at the watermark too)

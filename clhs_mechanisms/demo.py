@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import shutil
-from importlib import resources
 from pathlib import Path
 from typing import Callable
 
 from .codebook import load_codebook, shipped_codebook_path
 from .errors import ClhsError
 from .ingest import import_paths
+from .shipped import shipped_corpus_path
 from .store import DB_NAME, Project
 
 GOLD_CODER = "gold"
-
-
-def shipped_corpus_path() -> Path:
-    """The sample corpus shipped with the package (interviews/, literature/, gold/)."""
-    path = Path(str(resources.files("clhs_mechanisms").joinpath("data", "corpus")))
-    if not (path / "interviews").is_dir():
-        raise ClhsError("the shipped corpus is missing; install from a source checkout", where=str(path))
-    return path
 
 
 def _fresh(directory: Path, force: bool) -> None:

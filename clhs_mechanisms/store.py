@@ -829,10 +829,11 @@ class Project:
 
     def decisions(self, *, since: str | None = None) -> pd.DataFrame:
         """Every decision (made at or after ``since``, ISO UTC, if given) with its coder, the
-        suggested and the final code, and the segment text."""
+        suggested and the final code, the segment text and its document."""
         q = (sa.select(decisions.c.id, decisions.c.suggestion_id, coders.c.name.label("coder"), decisions.c.action,
                        suggestions.c.code_id.label("suggested"), decisions.c.code_id.label("code"),
-                       decisions.c.coding_id, decisions.c.created_at, segments.c.text, documents.c.attributes)
+                       decisions.c.coding_id, decisions.c.created_at, segments.c.text,
+                       documents.c.name.label("document"), documents.c.attributes)
              .select_from(decisions.join(suggestions, suggestions.c.id == decisions.c.suggestion_id)
                           .join(segments, segments.c.id == suggestions.c.segment_id)
                           .join(documents, documents.c.id == segments.c.document_id)

@@ -275,3 +275,23 @@ def test_page_compiles_while_a_background_job_parses(tmp_path):
         job.join()
         gc.set_threshold(*threshold)
     assert not failures, failures[0]
+
+
+def test_review_explains_the_suggestion_in_plain_words(app_project):
+    """The review page says what the evidence is and how much came from the surrounding turns,
+    without internal names, and shows any user text escaped."""
+    project = app_project
+    segs = project.segments(codable_only=True)
+    project.add_suggestions([
+        {"segment_id": segs.id.iloc[1], "code": "mot_credit", "score": 0.9,
+         "components": {"cues": 0.2, "classifier": 0.3, "stacked": 0.2, "stacked_threshold": 0.4, "threshold": 0.5},
+         "evidence": [{"start": 0, "end": 4, "text": "[x](", "why": "cue phrase '[x](javascript:alert(1))'"}]},
+    ], method="ensemble", model_version="test")
+    for sid in project.suggestions().query("code != 'mot_credit'")["id"]:
+        project.decide(sid, "reject", coder="ben")  # the new suggestion is the only one left
+    at = _app("review.py")
+    captions = " ".join(c.value for c in at.caption)
+    assert "Suggested because of the surrounding turns: the text alone scores 0.20" in captions
+    assert "text alone (methods combined) 0.20" in captions and "cue phrases 0.20" in captions
+    assert "stacked" not in captions.replace("(methods combined)", "")
+    assert "Evidence:" in captions and "](javascript" not in captions  # markdown link syntax escaped

@@ -118,8 +118,8 @@ def test_cli_evaluate_json(tmp_path, mini_codebook_path):
     assert result.exit_code == 0, result.output
     baseline = _cli("evaluate", "--gold", str(gold), "--codebook", str(mini_codebook_path), "--method", "keywords")
     assert baseline.exit_code == 0 and "keywords on 4 segments" in baseline.output
-    data = json.loads(result.output)
-    assert set(data) >= {"micro", "macro", "mean_kappa", "per_code", "n_segments", "method"}
+    data = json.loads(result.stdout)  # a warning about texts shared with the codebook's examples goes to stderr
+    assert set(data) >= {"micro", "macro", "mean_kappa", "per_code", "n_segments", "method", "overlap"}
     assert data["n_segments"] == 4 and 0 <= data["micro"]["f1"] <= 1
 
 
@@ -175,3 +175,51 @@ def test_live_scores_follow_decisions_without_a_refit(imported):
     train(imported, gold=[])
     with pytest.raises(ClhsError, match="model changed"):
         live.update(imported)
+
+
+def test_context_words_say_how_much_came_from_the_surrounding_turns():
+    from clhs_mechanisms.explain import context_words
+
+    assert context_words(0.8, {"cues": 0.8}) == "Scored from the text alone."
+    alone = {"stacked": 0.3, "stacked_threshold": 0.3, "threshold": 0.5}
+    assert "did not change" in context_words(0.5, alone)
+    lifted = context_words(0.7, {"stacked": 0.2, "stacked_threshold": 0.4, "threshold": 0.5})
+    assert lifted.startswith("Suggested because of the surrounding turns") and "0.20" in lifted
+    assert "pull it below" in context_words(0.3, {"stacked": 0.6, "stacked_threshold": 0.4, "threshold": 0.5})
+    raised = context_words(0.9, {"stacked": 0.6, "stacked_threshold": 0.5, "threshold": 0.5})
+    assert "raised" in raised and "%" in raised
+
+
+def test_explain_a_suggestion_library_and_cli(imported):
+    """Every suggestion can say why: spans in plain words (no internal names), the context's share,
+    and the most similar coded passages with their source."""
+    from clhs_mechanisms.explain import explain_suggestion
+
+    train(imported, gold=[])
+    suggest(imported)
+    pending = imported.suggestions()
+    sid = pending.sort_values("score", ascending=False)["id"].iloc[0]
+    why = explain_suggestion(imported, sid)
+    assert why.suggestion_id == sid and why.context
+    assert why.exemplars and all(ex.source and 0 <= ex.similarity <= 1 for ex in why.exemplars)
+    assert [ex.similarity for ex in why.exemplars] == sorted((ex.similarity for ex in why.exemplars), reverse=True)
+    assert all(ex.text.strip() != why.text.strip() for ex in why.exemplars)
+    for ev in pending["evidence"].explode().dropna():
+        assert "stacked" not in ev["why"] and "pattern 1" not in ev["why"] and "cues:" not in ev["why"]
+    d = str(imported.directory)
+    out = _cli("explain", sid, "--project", d)
+    assert out.exit_code == 0 and "similar (" in out.output and why.context in out.output
+    data = json.loads(_cli("explain", sid, "--json", "--project", d).output)
+    assert data["code"] == why.code and len(data["exemplars"]) == len(why.exemplars)
+    missing = _cli("explain", "nope", "--project", d)
+    assert missing.exit_code == 2 and "no suggestion 'nope'" in missing.output
+
+
+def test_explain_an_empty_text_is_refused(mini_codebook, mini_training):
+    from clhs_mechanisms.suggest import Ensemble
+
+    ens = Ensemble(mini_codebook, folds=3).fit(mini_training)
+    with pytest.raises(ClhsError, match="nothing to explain"):
+        ens.explain("   ", "mot_help")
+    components, evidence = ens.explain("I give back to other families.", "mot_help")
+    assert 0 <= components["stacked"] <= 1 and evidence

@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from clhs_mechanisms.assist import _whole_documents
+from clhs_mechanisms import import_paths
+from clhs_mechanisms.assist import _whole_documents, context_groups
 from clhs_mechanisms.suggest import Ensemble, TrainingSet, load_model, save_model
-from clhs_mechanisms.suggest.context import ContextStage, group_ids, kappa_f1, neighbour
+from clhs_mechanisms.suggest.context import ContextStage, Layout, Place, group_ids, kappa_f1, logit, neighbour, turn_ids
 from clhs_mechanisms.suggest.evaluate import metrics
 
 
@@ -53,13 +54,50 @@ def test_context_stage_learns_streaks_and_beats_the_segment_alone():
     test_scores, test_y, test_groups = _streaks(rng, 20)
     thresholds = np.full(y.shape[1], 0.5)
     stage = ContextStage().fit(scores, thresholds, y, groups, np.ones(y.shape[1], dtype=bool))
-    assert stage.fitted and stage.coef_[1] > 0 and stage.coef_[2] > 0  # neighbours' margins raise a code
+    # the margins of the segments just before and after (same turn: plain document names) raise a code
+    assert stage.fitted and stage.coef_[1] > 0 and stage.coef_[5] > 0
     context = stage.transform(test_scores, thresholds, test_groups)
     alone = kappa_f1(test_y, test_scores >= 0.5)
     better = kappa_f1(test_y, context >= 0.5)
     assert better[0] > alone[0] + 0.05 and better[1] > alone[1] + 0.05
     # the same texts without their documents lose the benefit
     assert kappa_f1(test_y, stage.transform(test_scores, thresholds, None) >= 0.5)[0] < better[0]
+
+
+def test_a_text_without_neighbours_keeps_its_own_score():
+    """A lone text (no document, a one-segment document, a literature excerpt) is scored exactly
+    as without the context stage: the sigmoid of its own margin, so the same side of the threshold."""
+    rng = np.random.default_rng(4)
+    scores, y, groups = _streaks(rng, 20)
+    thresholds = np.array([0.3, 0.5, 0.6, 0.45])
+    stage = ContextStage().fit(scores, thresholds, y, groups, np.ones(4, dtype=bool))
+    assert stage.fitted
+    own = 1 / (1 + np.exp(-(logit(scores) - logit(thresholds))))
+    for lone in (None, [None] * len(scores), [f"single{i}" for i in range(len(scores))]):
+        out = stage.transform(scores, thresholds, lone)
+        assert np.allclose(out, own)
+        assert ((out >= 0.5) == (scores >= thresholds)).all()
+    # inside documents the same texts are rescored
+    assert not np.allclose(stage.transform(scores, thresholds, groups), own)
+
+
+def test_neighbours_on_one_side_and_turn_breaks():
+    """A segment uses the neighbours that exist (first and last segments: one side only), and a
+    neighbour across another speaker's turn counts apart from one in the same turn."""
+    places = [Place("a", 0, 10), Place("a", 11, 20), Place("a", 60, 70), None, Place("b", 0, 5)]
+    layout = Layout(places, 5)
+    assert layout.context.tolist() == [0, 1, 2]  # None and the one-segment document "b" stand alone
+    assert turn_ids(places, layout.gid)[:3].tolist() == [1, 1, 2]  # 40 characters (a question) before 60
+    assert layout.same[1][:3].tolist() == [1, 0, 0] and layout.across[1][:3].tolist() == [0, 1, 0]
+    assert layout.same[-1][:3].tolist() == [0, 1, 0] and layout.across[-1][:3].tolist() == [0, 0, 1]
+    rng = np.random.default_rng(5)
+    scores, y, groups = _streaks(rng, 20)
+    thresholds = np.full(4, 0.5)
+    stage = ContextStage().fit(scores, thresholds, y, groups, np.ones(4, dtype=bool))
+    pair = scores[:2].copy()
+    first = stage.transform(pair, thresholds, ["d", "d"])[0]
+    pair[1] = 0.99  # the only neighbour of the first segment, after it, now says every code
+    assert (stage.transform(pair, thresholds, ["d", "d"])[0] > first).all()
 
 
 def test_context_stage_stays_off_without_whole_documents_and_spares_inactive_codes():
@@ -88,10 +126,20 @@ def test_gold_rows_are_grouped_by_document_in_reading_order(tmp_path, mini_codeb
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     gold = TrainingSet.from_gold(path, mini_codebook)
     assert gold.texts == ["Earlier in b.", "Later in b.", "Only in a.", "No document."]
-    assert gold.groups == ["b.txt", "b.txt", "a.txt", None]
+    assert gold.groups == ["b.txt", "b.txt", "a.txt", None]  # no end offsets: document names
     both = TrainingSet.concat(TrainingSet.from_codebook(mini_codebook), gold)
     assert both.groups[-4:] == gold.groups and set(both.groups[:-4]) == {None}
     assert gold.subset([2, 0]).groups == ["a.txt", "b.txt"]
+    rows = [{"id": "e2", "text": "Excerpt two.", "codes": [], "source": "literature", "document": "t.csv",
+             "start": 20, "end": 32},
+            {"id": "e1", "text": "Excerpt one.", "codes": [], "source": "literature", "document": "t.csv",
+             "start": 0, "end": 12},
+            {"id": "s1", "text": "A turn.", "codes": [], "source": "interview", "document": "i.txt",
+             "start": 5, "end": 12}]
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    gold = TrainingSet.from_gold(path, mini_codebook)
+    # literature excerpts are independent units; a row with offsets knows its place
+    assert gold.groups == [None, None, Place("i.txt", 5, 12)]
 
 
 def test_suggestion_batches_never_split_a_document():
@@ -112,6 +160,10 @@ def test_ensemble_fits_the_context_stage_from_grouped_training_data(mini_codeboo
     plain = Ensemble(mini_codebook, folds=3, context=False).fit(grouped)
     assert ens.context_.fitted and not plain.context_.fitted
     sample = texts[:6]
+    # alone, every text gets the context-free ensemble's decision, on the margin of its threshold
+    alone, free = ens.score(sample), plain.score(sample)
+    assert ((alone >= ens.thresholds) == (free >= plain.thresholds)).all()
+    assert np.allclose(logit(alone), np.clip(logit(free), -9.2, 9.2) - logit(plain.thresholds), atol=1e-3)
     docs = ["d1"] * 3 + ["d2"] * 3
     assert not np.allclose(ens.score(sample, groups=docs), plain.score(sample))
     save_model(ens, tmp_path / "m", codebook=mini_codebook, training_hash="x")
@@ -130,3 +182,35 @@ def test_ensemble_fits_the_context_stage_from_grouped_training_data(mini_codeboo
         for codes in (np.array([1]), np.array([0, 2]), np.array([0])):
             part = stack(type(out)(out.raw[:, codes], out.scores[:, codes], out.terms), codes)
             assert np.allclose(part, full[:, codes], atol=1e-12)
+
+
+def test_project_literature_excerpts_have_no_neighbours(project, transcript_file):
+    """In a project, a transcript's segments stand beside each other; the rows of a literature
+    table are independent units (no excerpt is another's context)."""
+    table = transcript_file.parent / "papers.csv"
+    table.write_text("excerpt_id,text\nA,The registry made data entry easy.\nB,Parents pay it forward.\n",
+                     encoding="utf-8")
+    list(import_paths(project, [transcript_file, table]))
+    segs = project.segments(codable_only=True)
+    places = context_groups(project, segs)
+    lit = segs["document"] == "papers.csv"
+    assert lit.sum() == 2 and all(p is None for p, is_lit in zip(places, lit) if is_lit)
+    mine = [p for p, is_lit in zip(places, lit) if not is_lit]
+    assert all(isinstance(p, Place) and p.document == "p01.txt" for p in mine) and len(mine) >= 3
+    assert [(p.start, p.end) for p in mine] == list(zip(segs.loc[~lit, "start"], segs.loc[~lit, "end"]))
+
+
+def test_a_one_row_literature_table_is_suggested_alone(project, tmp_path):
+    from clhs_mechanisms.assist import suggest, train
+
+    table = tmp_path / "one.csv"
+    table.write_text("excerpt_id,text\nA,Parents said they give back to other families through the network.\n",
+                     encoding="utf-8")
+    list(import_paths(project, [table]))
+    segs = project.segments(codable_only=True)
+    assert context_groups(project, segs) == [None]
+    train(project, gold=[])
+    report = suggest(project, floor=0)
+    assert report.segments == 1 and report.suggestions == len(project.codebook.code_ids)
+    scores = project.suggestions().set_index("code")["score"]
+    assert scores.between(0, 1).all() and scores["mot_help"] == scores.max()

@@ -8,7 +8,7 @@ import pytest
 import spacy
 from hypothesis import given, settings, strategies as st
 
-from clhs_mechanisms.demo import shipped_corpus_path
+from clhs_mechanisms.shipped import shipped_corpus_path
 from clhs_mechanisms.nlp import LookupLemmatizer, build_pipeline
 
 

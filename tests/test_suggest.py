@@ -115,7 +115,9 @@ def test_ensemble_suggest_has_components_and_evidence(mini_codebook, mini_traini
     out = ens.suggest([text, "Registry reports come monthly."], floor=0.5)
     assert out[0] and out[0][0].code == "mot_help"
     top = out[0][0]
-    assert set(top.components) == {"cues", "similarity", "classifier", "stacked"}  # stacked: before context
+    # stacked: the text alone, before context, judged against its own threshold
+    assert set(top.components) == {"cues", "similarity", "classifier", "stacked", "stacked_threshold"}
+    assert top.components["stacked_threshold"] == pytest.approx(ens.thresholds_[mini_codebook.code_ids.index("mot_help")])
     assert top.evidence and all(isinstance(e, Evidence) and text[e.start:e.end] == e.text for e in top.evidence)
     assert all(s.score >= 0.5 * s.threshold for row in out for s in row)
     assert [s.score for s in out[0]] == sorted((s.score for s in out[0]), reverse=True)
@@ -176,10 +178,10 @@ def test_evaluate_keys_and_ranges(tmp_path, mini_codebook):
                                             ("The registry form.", ["ppi_registry"]), ("Lunch was nice.", [])])
     _write_gold(tmp_path / "test.jsonl", [("We gave back.", ["mot_help"]), ("It was required for credit.", ["mot_credit"]),
                                            ("Weather talk.", [])])
-    _write_gold(tmp_path / "second_coder.jsonl", [("bad", ["not_a_code"])])  # excluded by default
+    _write_gold(tmp_path / "second_coder.jsonl", [("bad", ["not_a_code"])])  # files beside are never read
     for method in ("cues", "ensemble"):
-        r = evaluate(tmp_path / "test.jsonl", mini_codebook, method=method)
-        assert set(r) == {"micro", "macro", "mean_kappa", "per_code", "n_segments", "method"}
+        r = evaluate(tmp_path / "test.jsonl", mini_codebook, method=method, train_paths=[tmp_path / "train.jsonl"])
+        assert set(r) == {"micro", "macro", "mean_kappa", "per_code", "n_segments", "method", "standalone", "overlap"}
         assert r["n_segments"] == 3 and r["method"] == method
         for avg in ("micro", "macro"):
             assert set(r[avg]) == {"precision", "recall", "f1"} and all(0 <= v <= 1 for v in r[avg].values())
@@ -187,6 +189,21 @@ def test_evaluate_keys_and_ranges(tmp_path, mini_codebook):
         assert set(r["per_code"]) == set(mini_codebook.code_ids)
         assert r["per_code"]["mot_help"]["support"] == 1
     assert evaluate(tmp_path / "test.jsonl", mini_codebook, method="cues")["per_code"]["mot_help"]["recall"] == 1.0
+
+
+def test_evaluate_never_trains_on_the_answers(tmp_path, mini_codebook):
+    """A second coder's file of the same texts beside the gold file is not training data by default;
+    training on the gold file itself is refused; shared texts are counted."""
+    rows = [("We gave back.", ["mot_help"]), ("It was required for credit.", ["mot_credit"]), ("Weather talk.", [])]
+    _write_gold(tmp_path / "ana.jsonl", rows)
+    _write_gold(tmp_path / "ben.jsonl", rows)
+    (tmp_path / "broken.jsonl").write_text('{"no": "text"}\n', encoding="utf-8")  # beside it; never read
+    alone = evaluate(tmp_path / "ana.jsonl", mini_codebook, method="ensemble")
+    assert alone["overlap"] == 0
+    leaked = evaluate(tmp_path / "ana.jsonl", mini_codebook, method="ensemble", train_paths=[tmp_path / "ben.jsonl"])
+    assert leaked["overlap"] == 3
+    with pytest.raises(ClhsError, match="also a training file"):
+        evaluate(tmp_path / "ana.jsonl", mini_codebook, train_paths=[tmp_path / "ana.jsonl"])
 
 
 def test_save_load_round_trip_and_refusals(tmp_path, mini_codebook, mini_training):
@@ -226,3 +243,58 @@ def test_shipped_codebook_and_gold_data():
     assert hits >= 0.8 * len(cb)
     cues = CueMatcher(cb).score(gold.texts[:200])
     assert cues.shape == (200, len(cb)) and ((0 <= cues) & (cues <= 1)).all() and cues.max() > 0
+
+
+def test_roles_are_matched_whatever_their_spelling(mini_codebook, mini_training):
+    from clhs_mechanisms.suggest.roles import OTHER, place_role, role_key
+
+    assert role_key("QI lead") == role_key("qi_leads") == role_key("QI Leader") == "qi_lead"
+    assert role_key("Patient (teen)") == "teen_patient" and role_key("Parents") == "parent"
+    assert role_key(None) == role_key("  ") == OTHER
+    known = {"qi_lead", "nurse", "parent", "teen_patient", OTHER}
+    assert place_role("Head Nurse", known) == "nurse" and place_role("Mother", known) == "parent"
+    assert place_role("pilot", known) == OTHER and place_role("Teen patients", known) == "teen_patient"
+    clf = CodeClassifier(mini_codebook, cv=0).fit(mini_training)  # trained roles: parent and other
+    texts = ["I give back now."] * 4
+    X = clf.transform_cache(texts, ["parent", "Parents", "PARENT (mum)", "astronaut"])
+    role = X[:, clf._block_slices()["role"]].toarray()
+    assert (role != 0).sum(axis=1).tolist() == [1, 1, 1, 1]  # never a silent all-zero role
+    assert np.array_equal(role[0], role[1]) and np.array_equal(role[0], role[2])
+    assert clf.roles_[int(role[3].argmax())] == OTHER
+
+
+def test_term_evidence_is_material_and_short(mini_codebook, mini_training):
+    """At most five terms, each carrying at least a tenth of the text's positive term weight."""
+    import re
+
+    clf = CodeClassifier(mini_codebook, cv=0).fit(mini_training)
+    text = ("Honestly I give back to other families now, because the registry form and the dashboard "
+            "were easy, and we pay it forward so other parents have it easier than we did.")
+    shares = []
+    for code in mini_codebook.code_ids:
+        terms = [e for e in clf.evidence(text, code) if "learnt term" in e.why]
+        assert len(terms) <= 5
+        shares += [int(m.group(1)) for e in terms for m in [re.search(r"\((\d+)% of the term weight\)", e.why)]]
+    assert shares and min(shares) >= 10
+
+
+@pytest.mark.parametrize("rows", [
+    # some rows name their document, others do not: those stand alone
+    [{"id": "a", "text": "We gave back to other families.", "codes": ["mot_help"], "document": "d.txt", "start": 0,
+      "end": 31},
+     {"id": "b", "text": "It was required for credit.", "codes": ["mot_credit"], "document": "d.txt", "start": 32,
+      "end": 59},
+     {"id": "c", "text": "The registry form takes two minutes.", "codes": ["ppi_registry"]}],
+    [{"id": "one", "text": "We gave back to other families.", "codes": ["mot_help"]}],  # one row
+    [{"id": str(i), "text": "We gave back.", "codes": ["mot_help"]} for i in range(4)],  # identical texts
+])
+def test_evaluate_odd_gold_files(tmp_path, mini_codebook, rows):
+    path = tmp_path / "gold.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    train = tmp_path / "train.jsonl"
+    _write_gold(train, [("I give back to others.", ["mot_help"]), ("Credit was required.", ["mot_credit"]),
+                        ("The registry form.", ["ppi_registry"]), ("Lunch was nice.", [])])
+    for standalone in (False, True):
+        r = evaluate(path, mini_codebook, method="ensemble", train_paths=[train], standalone=standalone)
+        assert r["n_segments"] == len(rows) and 0 <= r["micro"]["f1"] <= 1
+        assert r["per_code"]["mot_help"]["support"] == sum("mot_help" in row["codes"] for row in rows)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Sequence
 
@@ -64,6 +65,15 @@ def require_coder() -> str:
 
 def report_error(exc: ClhsError) -> None:
     st.error(str(exc))
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
+
+
+def escape(text: str) -> str:
+    """``text`` for ``st.markdown``/``st.caption``: every markdown and HTML character escaped, so
+    a link, image or tag in a transcript shows as typed and is never fetched or rendered."""
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int, str, str]]) -> str:

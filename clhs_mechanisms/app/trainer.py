@@ -131,6 +131,12 @@ class Trainer:
         live = self._live_for(project_dir)
         return live.apply(pending) if live is not None else pending
 
+    def model(self, project_dir: str | Path, version: str | None):
+        """The fitted model the live scores hold, if it is this project's model ``version`` (the
+        review page explains suggestions with it without loading it again); else None."""
+        live = self._live_for(project_dir)
+        return live.model if live is not None and live.version == version else None
+
     def _live_for(self, project_dir: str | Path) -> LiveScores | None:
         """The live scores, if they belong to this project (one server may be pointed at another)."""
         live = self.live

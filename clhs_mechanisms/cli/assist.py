@@ -1,4 +1,4 @@
-"""Assisted-coding commands: suggest, train, queue, decide, evaluate."""
+"""Assisted-coding commands: suggest, train, queue, explain, decide, evaluate."""
 
 from __future__ import annotations
 
@@ -83,6 +83,35 @@ def queue(mode: str, limit: int, code: str | None, document: str | None, as_json
 
 @main.command()
 @click.argument("suggestion_id")
+@click.option("--similar", type=click.IntRange(0, 20), default=3, show_default=True,
+              help="How many similar coded passages to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@project_option
+@user_errors
+def explain(suggestion_id: str, similar: int, as_json: bool, project_dir: str | None) -> None:
+    """Why a suggestion was made: matched cues and terms, similar coded passages, the context's share."""
+    from dataclasses import asdict
+
+    from ..explain import explain_suggestion, readable_components
+    with open_project(project_dir) as project:
+        why = explain_suggestion(project, suggestion_id, k=similar)
+    if as_json:
+        click.echo(json.dumps(asdict(why), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{why.code} on: {why.text}")
+    click.echo(f"score {why.score:.2f} (threshold {why.threshold:.2f}); "
+               + ", ".join(f"{k} {v:.2f}" for k, v in readable_components(why.components).items()))
+    click.echo(why.context)
+    for ev in why.evidence:
+        click.echo(f"  evidence: '{ev['text']}' ({ev['why']})")
+    if not why.evidence:
+        click.echo("  evidence: no cue or material term (the score rests on the whole wording or the context)")
+    for ex in why.exemplars:
+        click.echo(f"  similar ({ex.similarity:.2f}, {ex.source}): {ex.text}")
+
+
+@main.command()
+@click.argument("suggestion_id")
 @click.argument("action", type=click.Choice(["accept", "reject"]))
 @click.option("--code", default=None, help="Apply this code instead of the suggested one.")
 @click.option("--coder", required=True, help="Who decides (recorded with the decision).")
@@ -101,7 +130,10 @@ def decide(suggestion_id: str, action: str, code: str | None, coder: str, projec
 @main.command()
 @click.option("--gold", "gold", required=True, metavar="FILE.jsonl", help="Gold segments to evaluate on.")
 @click.option("--train", "train_files", multiple=True, metavar="FILE.jsonl",
-              help="Training files (default: codebook examples + every other gold file beside --gold).")
+              help="Gold training files, instead of the shipped train.jsonl (used by default with the shipped "
+                   "codebook); the codebook's examples are always used. Repeatable.")
+@click.option("--standalone", is_flag=True,
+              help="Score every gold row as an independent text (no neighbouring segments as context).")
 @click.option("--method", type=click.Choice(["keywords", "cues", "similarity", "classifier", "ensemble"]),
               default="ensemble", show_default=True)
 @click.option("--codebook", "codebook_file", default=None, metavar="FILE",
@@ -109,8 +141,8 @@ def decide(suggestion_id: str, action: str, code: str | None, coder: str, projec
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @project_option
 @user_errors
-def evaluate(gold: str, train_files: tuple[str, ...], method: str, codebook_file: str | None, as_json: bool,
-             project_dir: str | None) -> None:
+def evaluate(gold: str, train_files: tuple[str, ...], standalone: bool, method: str, codebook_file: str | None,
+             as_json: bool, project_dir: str | None) -> None:
     """Train, predict a gold file and report precision, recall, F1 and kappa per code."""
     from ..codebook import load_codebook, shipped_codebook_path
     from ..store import DB_NAME
@@ -123,11 +155,15 @@ def evaluate(gold: str, train_files: tuple[str, ...], method: str, codebook_file
             codebook = project.codebook
     else:
         codebook = load_codebook(shipped_codebook_path())
-    result = run(gold, codebook, train_paths=list(train_files) or None, method=method)
+    result = run(gold, codebook, train_paths=list(train_files) or None, method=method, standalone=standalone)
+    if result["overlap"]:
+        click.echo(f"warning: {result['overlap']} of the {result['n_segments']} gold texts are also in the "
+                   "training data; their figures flatter the model", err=True)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    click.echo(f"{result['method']} on {result['n_segments']} segments")
+    reading = "standalone (every row alone)" if standalone else "in context"
+    click.echo(f"{result['method']} on {result['n_segments']} segments, {reading}")
     click.echo(f"{'code':<36} {'P':>5} {'R':>5} {'F1':>5} {'kappa':>6} {'n':>4}")
     for code, m in sorted(result["per_code"].items()):
         click.echo(f"{code:<36} {m['precision']:5.2f} {m['recall']:5.2f} {m['f1']:5.2f} {m['kappa']:6.2f} "

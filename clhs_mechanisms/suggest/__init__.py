@@ -20,11 +20,11 @@ from .classifier import CodeClassifier
 from .context import ContextStage
 from .cues import CueMatcher, KeywordBaseline
 from .ensemble import Ensemble, make_suggester
-from .evaluate import compare_methods, default_train_paths, evaluate, metrics, training_data
+from .evaluate import compare_methods, evaluate, metrics, training_data
 from .persist import load_model, read_metadata, save_model
 from .similarity import CodebookSimilarity
 from .training import TrainingSet
 
 __all__ = ["FLOOR", "CodeClassifier", "CodebookSimilarity", "ContextStage", "CueMatcher", "Ensemble", "Evidence",
-           "KeywordBaseline", "Scored", "TrainingSet", "compare_methods", "default_train_paths", "evaluate",
+           "KeywordBaseline", "Scored", "TrainingSet", "compare_methods", "evaluate",
            "load_model", "make_suggester", "metrics", "read_metadata", "save_model", "training_data"]

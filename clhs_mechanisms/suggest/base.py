@@ -42,6 +42,16 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Exemplar:
+    """An already-coded text like the one suggested: what it says, where it came from (a codebook
+    example, a gold file's row, a project coding) and how similar it is (cosine, 0 to 1)."""
+
+    text: str
+    source: str
+    similarity: float
+
+
+@dataclass(frozen=True)
 class Outputs:
     """A suggester's outputs for one batch of texts, computed once and shared by scoring, stacking
     and evidence: ``raw`` (its uncalibrated output, e.g. a margin or a cosine), ``scores``
@@ -166,15 +176,20 @@ def _term_spans(text: str, term: str) -> Iterator[tuple[int, int]]:
             yield starts[i], ends[i + 1]
 
 
+MATERIAL = 0.10  # a term is evidence when it carries this share of the text's positive term weight
+
+
 def term_evidence(texts: Sequence[str], rows, weights: np.ndarray, vocabulary, pairs: Sequence[tuple[int, int]],
                   *, k: int = 5, label: str = "term") -> list[list[Evidence]]:
-    """Evidence for each (text index, code index) pair: the ``k`` terms with the largest positive
-    contribution ``rows[i, t] * weights[t, j]`` that occur in the text, in text order.
+    """Evidence for each (text index, code index) pair: at most ``k`` terms with the largest positive
+    contribution ``rows[i, t] * weights[t, j]`` that occur in the text, in text order, each carrying
+    at least :data:`MATERIAL` of the text's positive term weight for that code (a term that moves the
+    score by a tenth of what the words add is evidence; "used" at +0.02 among ten others is not).
 
     ``rows`` is the texts' TF-IDF matrix over ``vocabulary`` (a fitted word vectorizer). Terms of
-    stop words only ("and our") are true contributions but no evidence a reader can use. The
-    contributions of all pairs are ranked in one vectorised pass; only the best few per pair are
-    located in the text.
+    stop words only ("and our") are true contributions but no evidence a reader can use (they count
+    in the total, never as evidence). The contributions of all pairs are ranked in one vectorised
+    pass; only the best few per pair are located in the text.
     """
     out: list[list[Evidence]] = [[] for _ in pairs]
     if not len(pairs):
@@ -182,19 +197,25 @@ def term_evidence(texts: Sequence[str], rows, weights: np.ndarray, vocabulary, p
     texts_of, codes_of = (np.asarray(a, dtype=np.int64) for a in zip(*pairs))
     by_code = np.ascontiguousarray(weights.T)
     pair, cols, value = [], [], []
+    total = np.zeros(len(pairs))
     for j in np.unique(codes_of).tolist():  # one sparse row gather per code
         at = np.flatnonzero(codes_of == j)
         sub = rows[texts_of[at]]
         contribution = sub.data * by_code[j, sub.indices]
+        owner = np.repeat(at, np.diff(sub.indptr))
+        total += np.bincount(owner, weights=np.maximum(contribution, 0), minlength=len(pairs))
         keep = (contribution > 0) & vocabulary.informative_[sub.indices]
-        pair.append(np.repeat(at, np.diff(sub.indptr))[keep])
+        pair.append(owner[keep])
         cols.append(sub.indices[keep])
         value.append(contribution[keep])
     pair, cols, value = np.concatenate(pair), np.concatenate(cols), np.concatenate(value)
+    share = value / np.maximum(total[pair], 1e-12)
+    material = share >= MATERIAL
+    pair, cols, value, share = pair[material], cols[material], value[material], share[material]
     order = np.lexsort((-value, pair))
-    pair, cols, value = pair[order], cols[order], value[order]
+    pair, cols, value, share = pair[order], cols[order], value[order], share[order]
     bounds = np.r_[0, np.cumsum(np.bincount(pair, minlength=len(pairs)))].tolist()
-    names, cols, value = vocabulary.terms_.tolist(), cols.tolist(), value.tolist()
+    names, cols, share = vocabulary.terms_.tolist(), cols.tolist(), share.tolist()
     for p, (i, found) in enumerate(zip(texts_of.tolist(), out)):
         if bounds[p] == bounds[p + 1]:
             continue
@@ -206,7 +227,7 @@ def term_evidence(texts: Sequence[str], rows, weights: np.ndarray, vocabulary, p
                     if s < te and ts < e:
                         break
                 else:
-                    found.append(Evidence(s, e, text[s:e], f"{label} '{term}' (+{value[c]:.2f})"))
+                    found.append(Evidence(s, e, text[s:e], f"{label} '{term}' ({share[c]:.0%} of the term weight)"))
                     taken.append((s, e))
                     break
             if len(found) >= k:
@@ -234,9 +255,11 @@ def balanced_weights(y: np.ndarray, base: np.ndarray) -> np.ndarray:
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, *, C: float = 1.0, balanced: bool = False,
-                 max_iter: int = 100) -> tuple[np.ndarray, float]:
+                 max_iter: int = 100, offset: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Coefficients and intercept of the L2-penalised logistic regression (intercept not penalised)
-    that ``LogisticRegression(C=C, class_weight="balanced" if balanced else None)`` fits.
+    that ``LogisticRegression(C=C, class_weight="balanced" if balanced else None)`` fits; with
+    ``offset``, each row's decision value is ``offset + X @ coef + intercept`` (a fixed term, as in
+    a GLM's offset).
 
     Newton's method with step halving: for the one to three dense features of calibration and
     stacking it takes microseconds, where the general solver takes milliseconds a fit.
@@ -246,14 +269,15 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, *, C: float = 1.0, balanced: bool
     sw = balanced_weights(y, np.ones(n)) if balanced else np.ones(n)
     A = np.c_[X, np.ones(n)]
     reg = np.r_[np.full(m, 1.0 / C), 0.0]
+    base = np.zeros(n) if offset is None else np.asarray(offset, dtype=float)
 
     def objective(w: np.ndarray) -> float:
-        z = A @ w
+        z = A @ w + base
         return float(sw @ (np.logaddexp(0.0, z) - y * z) + 0.5 * reg @ (w * w))
 
     w, f = np.zeros(m + 1), objective(np.zeros(m + 1))
     for _ in range(max_iter):
-        p = sigmoid(A @ w)
+        p = sigmoid(A @ w + base)
         grad = A.T @ (sw * (p - y)) + reg * w
         hess = (A * (sw * p * (1.0 - p))[:, None]).T @ A + np.diag(reg + 1e-12)
         step = np.linalg.solve(hess, grad)

@@ -22,13 +22,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from ..codebook import Codebook
-from .base import (ALL, DEFAULT_THRESHOLD, UNKNOWN, Codes, Evidence, Outputs, balanced_weights, best_f1_threshold,
+from .base import (ALL, DEFAULT_THRESHOLD, UNKNOWN, Codes, Evidence, Exemplar, Outputs, balanced_weights, best_f1_threshold,
                    check_texts, code_index, fit_logistic, sigmoid, term_evidence)
 from .cues import CueMatcher
 from .features import CharTfidf, WordTfidf
+from .roles import OTHER, place_role, role_key
 from .training import TrainingSet
 
-NO_ROLE = "(none)"
 
 
 def row_blocks(X, parts: int = 2) -> list[sparse.csr_matrix]:
@@ -44,7 +44,9 @@ class CodeClassifier:
 
     Parameters: ``C`` (inverse regularisation of each logistic model), ``cv`` (folds for
     calibration and thresholds; 0 = no calibration, thresholds 0.5), ``char_weight``,
-    ``cue_weight``, ``role_weight`` (scales of the feature blocks), ``random_state``.
+    ``cue_weight``, ``role_weight`` (scales of the feature blocks), ``random_state``. A speaker
+    role is matched to the trained roles whatever its spelling (:func:`~.roles.place_role`); a
+    missing or unplaceable one is ``other``, the role of the codebook's examples.
     """
 
     method = "classifier"
@@ -68,7 +70,7 @@ class CodeClassifier:
     def _fit_features(self, texts: list[str], roles: list[str | None]) -> None:
         self.word_ = WordTfidf(min_df=2, max_df=0.9, dtype=np.float32).fit(texts)
         self.char_ = CharTfidf((2, 5), min_df=2, max_features=60000, dtype=np.float32).fit(texts)
-        self.roles_ = sorted({r or NO_ROLE for r in roles})
+        self.roles_ = sorted({role_key(r) for r in roles} | {OTHER})
 
     def transform_cache(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> sparse.csr_matrix:
         """The feature matrix of ``texts`` (keep it to rescore with :meth:`score_cached`)."""
@@ -79,9 +81,9 @@ class CodeClassifier:
         c = self.char_.transform(texts) * self.char_weight
         q = sparse.csr_matrix(self.cues.score(texts).astype(np.float32) * self.cue_weight)
         index = {r: i for i, r in enumerate(self.roles_)}
-        rows = [i for i, r in enumerate(roles) if (r or NO_ROLE) in index]
-        cols = [index[roles[i] or NO_ROLE] for i in rows]
-        o = sparse.csr_matrix((np.full(len(rows), self.role_weight, dtype=np.float32), (rows, cols)),
+        placed = {r: index[place_role(r, index)] for r in set(roles)}  # every text gets one role column
+        cols = [placed[r] for r in roles]
+        o = sparse.csr_matrix((np.full(len(texts), self.role_weight, dtype=np.float32), (np.arange(len(texts)), cols)),
                               shape=(len(texts), len(self.roles_)))
         return sparse.hstack([w, c, q, o], format="csr", dtype=np.float32)
 
@@ -106,6 +108,7 @@ class CodeClassifier:
         if len(training) == 0:
             raise ValueError("empty training set")
         self._fit_features(training.texts, training.roles)
+        self._keep_exemplars(training)
         self.coef_ = np.zeros((1, len(self.codes)), dtype=np.float32)  # marks fitted for transform
         X = self.transform_cache(training.texts, training.roles)
         k = len(self.codes)
@@ -240,25 +243,60 @@ class CodeClassifier:
         starts each ``why``."""
         blocks = self._block_slices()
         out = term_evidence(texts, outputs.terms, self.coef_[blocks["word"]], self.word_, pairs, k=k,
-                            label=f"{prefix}term")
+                            label=f"{prefix}learnt term")
         hits = self.cues.match(texts)
         for (i, j), found in zip(pairs, out):
             mine = [h for h in hits[i] if h.code == j]
-            coef = float(self.coef_[blocks["cue"].start + j, j])
-            if not mine or coef <= 0:
+            if not mine or float(self.coef_[blocks["cue"].start + j, j]) <= 0:
                 continue
-            gain = self.cues.hit_score(mine) * self.cue_weight * coef
             taken = {(e.start, e.end) for e in found}
-            found.extend(Evidence(h.start, h.end, texts[i][h.start:h.end], f"{prefix}{h.described} feature (+{gain:.2f})")
+            found.extend(Evidence(h.start, h.end, texts[i][h.start:h.end], f"{prefix}{h.described}")
                          for h in mine if (h.start, h.end) not in taken)
             found.sort(key=lambda e: e.start)
         return out
+
+    # ------------------------------------------------------------------ exemplars
+    def _keep_exemplars(self, training: TrainingSet) -> None:
+        """The coded texts a suggestion can be compared with: every training text positive for a code."""
+        positive = (training.labels == 1).any(axis=1)
+        self.exemplar_texts_ = [t for t, keep in zip(training.texts, positive) if keep]
+        self.exemplar_sources_ = [s for s, keep in zip(training.sources, positive) if keep]
+        self.exemplar_codes_ = (training.labels[positive] == 1).astype(np.int8)
+        self._exemplar_matrix = None
+
+    def exemplars(self, text: str, code: str, role: str | None = None, k: int = 3) -> list[Exemplar]:
+        """The ``k`` coded texts of ``code`` most similar to ``text`` (cosine of their word and
+        character TF-IDF, the classifier's own text features), best first; the text itself is skipped."""
+        j = code_index(self.codes, code)
+        rows = np.flatnonzero(self.exemplar_codes_[:, j]) if len(self.exemplar_texts_) else np.array([], int)
+        if not len(rows) or not text.strip():
+            return []
+        if self._exemplar_matrix is None:  # built on first use: only explanations need it
+            self._exemplar_matrix = self._text_features(self.exemplar_texts_)
+        sims = (self._exemplar_matrix[rows] @ self._text_features([text]).T).toarray().ravel()
+        out = []
+        for i in np.argsort(-sims, kind="stable"):
+            row = rows[i]
+            if self.exemplar_texts_[row].strip() == text.strip():
+                continue
+            out.append(Exemplar(self.exemplar_texts_[row], self.exemplar_sources_[row], float(sims[i])))
+            if len(out) == k:
+                break
+        return out
+
+    def _text_features(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """Word and character TF-IDF of ``texts`` (the classifier's text blocks), rows of unit length."""
+        X = sparse.hstack([self.word_.transform(list(texts)), self.char_.transform(list(texts)) * self.char_weight],
+                          format="csr")
+        norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+        return sparse.csr_matrix(X.multiply(1.0 / np.maximum(norms, 1e-12)[:, None]))
 
     # ------------------------------------------------------------------ persistence
     def get_state(self) -> dict:
         return {"word": self.word_.get_state(), "char": self.char_.get_state(), "roles": list(self.roles_), "coef": self.coef_,
                 "intercept": self.intercept_, "platt": self.platt_, "thresholds": self.thresholds_,
-                "n_train": int(self.n_train_)}
+                "n_train": int(self.n_train_), "exemplar_texts": list(self.exemplar_texts_),
+                "exemplar_sources": list(self.exemplar_sources_), "exemplar_codes": self.exemplar_codes_}
 
     def set_state(self, state: dict) -> "CodeClassifier":
         self.word_, self.char_ = WordTfidf.from_state(state["word"]), CharTfidf.from_state(state["char"])
@@ -268,4 +306,8 @@ class CodeClassifier:
         self.platt_ = np.asarray(state["platt"], dtype=float)
         self.thresholds_ = np.asarray(state["thresholds"], dtype=float)
         self.n_train_ = int(state["n_train"])
+        self.exemplar_texts_, self.exemplar_sources_ = list(state["exemplar_texts"]), list(state["exemplar_sources"])
+        self.exemplar_codes_ = np.asarray(state["exemplar_codes"], dtype=np.int8).reshape(
+            len(self.exemplar_texts_), len(self.codes))
+        self._exemplar_matrix = None
         return self

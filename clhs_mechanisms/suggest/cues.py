@@ -46,7 +46,7 @@ class CueHit:
     @property
     def described(self) -> str:
         """The cue's label, saying whether it is negated or hedged."""
-        return self.label + (" negated" if self.negated else " hedged" if self.hedged else "")
+        return self.label + (" (negated)" if self.negated else " (hedged)" if self.hedged else "")
 
 
 _ANCHOR_ATTRS = ["LOWER", "LEMMA", "ORTH"]
@@ -96,7 +96,7 @@ class CueMatcher:
         self.smoothing = smoothing
         self.nlp = shared_pipeline()
         # per code: cue labels (cues then patterns)
-        self._cues = [[f"cue '{c}'" for c in code.cues if c.strip()] + [f"pattern {j + 1}" for j in range(len(code.patterns))]
+        self._cues = [[f"cue phrase '{c}'" for c in code.cues if c.strip()] + ["cue pattern"] * len(code.patterns)
                       for code in codebook.codes]
         self._shared: dict = {"hits": {}, "matchers": None}  # hits by text and the compiled matchers
         # sentence boundaries only if a pattern asks for them (negation scope stops at punctuation)
@@ -254,7 +254,7 @@ class CueMatcher:
                        prefix: str = "") -> list[list[Evidence]]:
         """The matched cue spans for each (text index, code index) pair; ``prefix`` starts each ``why``."""
         hits = self.match(texts)
-        return [[Evidence(h.start, h.end, texts[i][h.start:h.end], f"{prefix}{h.described} ({self._weight(h):+.2f})")
+        return [[Evidence(h.start, h.end, texts[i][h.start:h.end], f"{prefix}{h.described}")
                  for h in hits[i] if h.code == j] for i, j in pairs]
 
     # ------------------------------------------------------------------ persistence

@@ -18,7 +18,8 @@ import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from ..codebook import Codebook
-from .base import (ALL, DEFAULT_THRESHOLD, FLOOR, MIN_POSITIVES, UNKNOWN, Codes, Evidence, Outputs, Scored,
+from ..errors import ClhsError
+from .base import (ALL, DEFAULT_THRESHOLD, FLOOR, MIN_POSITIVES, UNKNOWN, Codes, Evidence, Exemplar, Outputs, Scored,
                    best_f1_threshold, check_texts, clone, code_index, fit_logistic, ranked_pairs, sigmoid)
 from .classifier import CodeClassifier
 from .context import LIMIT, ContextStage, Layout, logit
@@ -179,12 +180,21 @@ class Ensemble:
             return np.zeros((0, len(self.codes)))
         return self.stack(self._outputs(texts, roles), groups)
 
+    def exemplars(self, text: str, code: str, role: str | None = None, k: int = 3) -> list[Exemplar]:
+        """The coded texts of ``code`` most like ``text`` (see :meth:`CodeClassifier.exemplars`);
+        none without a classifier member."""
+        classifier = self.members.get("classifier")
+        return classifier.exemplars(text, code, role, k) if classifier is not None else []
+
     def evidence(self, text: str, code: str, role: str | None = None) -> list[Evidence]:
         """Evidence from every member, de-duplicated by span, in text order."""
         return self.explain(text, code, role)[1]
 
     def explain(self, text: str, code: str, role: str | None = None) -> tuple[dict[str, float], list[Evidence]]:
-        """Each member's score for (text, code), the stacked score, and the members' merged evidence."""
+        """Each member's score for (text, code), the stacked score, and the members' merged evidence.
+        A lone text has no neighbours: this is its score with or without the context stage."""
+        if not isinstance(text, str) or not text.strip():
+            raise ClhsError("nothing to explain: the text is empty")
         j = code_index(self.codes, code)
         outputs = self._outputs([text], [role])
         components = {name: float(out.scores[0, j]) for name, out in outputs.items()}
@@ -195,7 +205,7 @@ class Ensemble:
                   pairs: list[tuple[int, int]]) -> list[list[Evidence]]:
         """Each member's evidence for the (text index, code index) pairs, merged: de-duplicated by
         span (first member wins), in text order."""
-        found = [self.members[name].batch_evidence(texts, outputs[name], pairs, prefix=f"{name}: ")
+        found = [self.members[name].batch_evidence(texts, outputs[name], pairs)
                  for name in self.member_names]
         out = []
         for evidence in zip(*found):
@@ -211,7 +221,8 @@ class Ensemble:
     def suggest(self, texts: Sequence[str], roles: Sequence[str | None] | None = None,
                 floor: float = FLOOR, groups: Sequence[str | None] | None = None) -> list[list[Scored]]:
         """Per text, the codes scoring at least ``floor * threshold``, best first, with evidence;
-        the components are each member's score and the stacked score before context."""
+        the components are each member's score and the stacked score before context (the text
+        alone) with its threshold (``stacked_threshold``)."""
         texts, roles = check_texts(texts, roles)
         if not texts:
             return []
@@ -225,8 +236,10 @@ class Ensemble:
         members["stacked"] = stacked
         out: list[list[Scored]] = [[] for _ in texts]
         for (i, j), ev in zip(pairs, evidence):
+            components = {name: float(s[i, j]) for name, s in members.items()}
+            components["stacked_threshold"] = float(self.thresholds_[j])
             out[i].append(Scored(self.codes[j], float(scores[i, j]), float(thresholds[j]), self.method,
-                                 {name: float(s[i, j]) for name, s in members.items()}, tuple(ev)))
+                                 components, tuple(ev)))
         return out
 
     def get_state(self) -> dict:

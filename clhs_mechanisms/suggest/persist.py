@@ -19,7 +19,7 @@ from ..errors import ClhsError
 
 STATE_FILE = "state.skops"
 META_FILE = "model.json"
-FORMAT = 2  # 2: vocabularies as arrays of terms (1 held scikit-learn vectorizers)
+FORMAT = 3  # 3: turn-aware context stage with no fill values; 2: vocabularies as arrays of terms
 TRUSTED_TYPES = [
     "numpy.ndarray", "numpy.dtype", "numpy.float32", "numpy.float64", "numpy.int64", "numpy.int32",
     "builtins.dict", "builtins.list", "builtins.tuple", "builtins.str", "builtins.int", "builtins.float",

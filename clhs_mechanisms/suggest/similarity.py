@@ -119,7 +119,7 @@ class CodebookSimilarity:
         """Evidence for each (text index, code index) pair, from the batch's ``outputs``; ``prefix``
         starts each ``why``."""
         return term_evidence(texts, outputs.terms, self._code_terms.T, self.word_, pairs, k=k,
-                             label=f"{prefix}shared term")
+                             label=f"{prefix}term shared with the code's description")
 
     def get_state(self) -> dict:
         return {"word": self.word_.get_state(), "char": self.char_.get_state(), "calibration": self.calibration_,

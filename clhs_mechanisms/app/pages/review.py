@@ -9,6 +9,7 @@ from clhs_mechanisms.app import state
 from clhs_mechanisms.app.trainer import trainer
 from clhs_mechanisms.assist import current_model_info
 from clhs_mechanisms.errors import ClhsError
+from clhs_mechanisms.explain import explain, readable_components
 from clhs_mechanisms.queue import review_queue
 from clhs_mechanisms.suggest import FLOOR, read_metadata
 
@@ -106,8 +107,21 @@ with left:
     st.caption(f"score {item['score']:.2f}"
                + (f" (live, after your latest decisions; {item['stored_score']:.2f} when suggested)" if live else "")
                + f" · threshold {threshold:.2f} · {item['method']} · "
-               + " · ".join(f"{k} {v:.2f}" for k, v in item["components"].items() if k != "threshold")
-               + (" · evidence: " + "; ".join(e["why"] for e in item["evidence"]) if item["evidence"] else ""))
+               + " · ".join(f"{k} {v:.2f}" for k, v in readable_components(item["components"]).items()))
+    why = explain(item, model=trainer().model(state.project_dir(), (info or {}).get("version")),
+                  role=attrs.get("role"))
+    st.caption(why.context)
+    if why.evidence:
+        st.caption("Evidence: " + "; ".join(state.escape(f"'{e['text']}' ({e['why']})") for e in why.evidence))
+    else:
+        st.caption("Evidence: no cue phrase or material term; the score rests on the wording as a whole or on "
+                   "the context.")
+    with st.expander("Similar coded passages", expanded=False):
+        if not why.exemplars:
+            st.caption("Shown once the model's live scores are ready (they load in the background).")
+        for ex in why.exemplars:
+            st.caption(state.escape(f"{ex.similarity:.2f} · {ex.source}"))
+            st.text(ex.text)
     with st.expander("Definition"):
         st.write(code.definition)
         st.markdown("**Include:** " + "; ".join(code.include))
