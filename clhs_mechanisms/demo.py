@@ -52,11 +52,13 @@ def run_demo(directory: Path, *, force: bool = False, train: bool = True,
              f"{sum(r.words for r in results)} words")
     gold = corpus / "gold"
     n_gold = import_codings_jsonl(project, gold / "train.jsonl", coder=GOLD_CODER)
-    # The two interviews that were double-coded whole (the literature file was only partly double-coded).
-    whole = {"int05_qilead_ibd.txt", "int14_community_manager_cf.txt"}
+    # The interviews that were double-coded whole (the literature tables were only partly double-coded).
+    whole = {"int05_qilead_ibd.txt", "int14_community_manager_cf.txt", "int19_parent_scd.txt",
+             "int30_parent_epilepsy.txt", "int41_patient_lantern.txt", "int52_parent_juniper.txt",
+             "int63_parent_t1d.txt", "int74_patient_mh.txt"}
     n_1 = import_codings_jsonl(project, gold / "first_coder.jsonl", coder="coder-1", documents=whole)
     n_2 = import_codings_jsonl(project, gold / "second_coder.jsonl", coder="coder-2", documents=whole)
-    echo(f"3. codings: {n_gold} gold codings of the training documents; blind double coding of two whole "
+    echo(f"3. codings: {n_gold} gold codings of the training documents; blind double coding of {len(whole)} whole "
          f"interviews: {n_1} by coder-1, {n_2} by coder-2")
     if train:
         model = run_train(project)

@@ -1,58 +1,70 @@
-"""Human-vs-human agreement of the double-coded gold segments, per code and pooled.
+"""Coder-coder agreement of the double-coded gold segments, per round of coding and per code.
 
-A transparent stand-in until the analysis module's agreement statistics exist: for each
-code, the two coders' present/absent decisions on the same segments are compared with
-percent agreement and Cohen's kappa (scikit-learn's ``cohen_kappa_score``).
+The two blind codings (``first_coder.jsonl``, ``second_coder.jsonl``; a row's ``round`` says which
+round of corpus building it belongs to, 1 when absent) are compared as present/absent decisions on
+every (segment, code): micro-F1 between the coders, Cohen's kappa per code (scikit-learn) and its
+mean over the codes either coder used, pooled kappa and Krippendorff's alpha (nominal) over all
+decisions, percent agreement, and the share of segments with identical code sets.
 
-Usage: python scripts/gold_agreement.py [corpus/gold] [--markdown]
+Usage: python scripts/gold_agreement.py [corpus/gold]
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
-
-def _read(path: Path) -> dict[str, set[str]]:
-    return {r["id"]: set(r["codes"]) for r in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
+from clhs_mechanisms.analysis import krippendorff_alpha
 
 
-def agreement(gold_dir: Path) -> tuple[list[tuple[str, int, int, float, float]], dict[str, float], int]:
-    first, second = _read(gold_dir / "first_coder.jsonl"), _read(gold_dir / "second_coder.jsonl")
+def _read(path: Path) -> dict[str, tuple[int, set[str]]]:
+    rows = map(json.loads, path.read_text(encoding="utf-8").splitlines())
+    return {r["id"]: (int(r.get("round", 1)), set(r["codes"])) for r in rows}
+
+
+def summary(first: dict[str, set[str]], second: dict[str, set[str]]) -> tuple[dict, list]:
     ids = sorted(set(first) & set(second))
     codes = sorted(set().union(*first.values(), *second.values()))
-    rows = []
+    per_code = []
     for code in codes:
         a = np.array([code in first[i] for i in ids])
         b = np.array([code in second[i] for i in ids])
-        kappa = 1.0 if (a == b).all() else cohen_kappa_score(a, b)
-        rows.append((code, int(a.sum()), int(b.sum()), float((a == b).mean()), float(kappa)))
+        kappa = 1.0 if (a == b).all() else float(cohen_kappa_score(a, b))
+        per_code.append((code, int(a.sum()), int(b.sum()), float((a == b).mean()), kappa))
     a = np.array([[c in first[i] for c in codes] for i in ids]).ravel()
     b = np.array([[c in second[i] for c in codes] for i in ids]).ravel()
-    pooled = {
-        "mean_kappa": float(np.mean([r[4] for r in rows])),
-        "pooled_kappa": float(cohen_kappa_score(a, b)),
-        "percent_agreement": float((a == b).mean()),
-        "identical_code_sets": float(np.mean([first[i] == second[i] for i in ids])),
-    }
-    return rows, pooled, len(ids)
+    both = int((a & b).sum())
+    figures = {"segments": len(ids), "micro_f1": 2 * both / max(1, int(a.sum() + b.sum())),
+               "mean_kappa": float(np.mean([r[4] for r in per_code])), "pooled_kappa": float(cohen_kappa_score(a, b)),
+               "alpha": krippendorff_alpha(np.vstack([a, b]).astype(int)),
+               "percent_agreement": float((a == b).mean()),
+               "identical_code_sets": float(np.mean([first[i] == second[i] for i in ids]))}
+    return figures, per_code
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    rows, pooled, n = agreement(Path(args[0] if args else "corpus/gold"))
-    print(f"{n} double-coded segments; {len(rows)} codes used by either coder")
-    print("| code | coder 1 | coder 2 | % agreement | Cohen's kappa |")
+    gold = Path(sys.argv[1] if len(sys.argv) > 1 else "corpus/gold")
+    first, second = _read(gold / "first_coder.jsonl"), _read(gold / "second_coder.jsonl")
+    rounds: dict[int, list[str]] = defaultdict(list)
+    for i, (r, _) in first.items():
+        rounds[r].append(i)
+    print("| round | segments | micro-F1 | mean kappa | pooled kappa | Krippendorff's alpha | % agreement | "
+          "identical code sets |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label, ids in [*((str(r), ids) for r, ids in sorted(rounds.items())), ("all", list(first))]:
+        f, _ = summary({i: first[i][1] for i in ids}, {i: second[i][1] for i in ids})
+        print(f"| {label} | {f['segments']} | {f['micro_f1']:.3f} | {f['mean_kappa']:.3f} | {f['pooled_kappa']:.3f} | "
+              f"{f['alpha']:.3f} | {f['percent_agreement']:.3f} | {f['identical_code_sets']:.3f} |")
+    _, per_code = summary({i: s for i, (_, s) in first.items()}, {i: s for i, (_, s) in second.items()})
+    print("\n| code (all rounds) | coder 1 | coder 2 | % agreement | Cohen's kappa |")
     print("|---|---|---|---|---|")
-    for code, n1, n2, pa, k in rows:
+    for code, n1, n2, pa, k in per_code:
         print(f"| {code} | {n1} | {n2} | {pa:.3f} | {k:.2f} |")
-    print(f"\nmean kappa over codes {pooled['mean_kappa']:.3f}; pooled kappa (all code x segment decisions) "
-          f"{pooled['pooled_kappa']:.3f}; percent agreement {pooled['percent_agreement']:.3f}; "
-          f"identical code sets {pooled['identical_code_sets']:.3f}")
 
 
 if __name__ == "__main__":

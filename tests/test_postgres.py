@@ -77,10 +77,19 @@ def test_a_postgresql_project_works_through_the_cli_from_its_directory(new_datab
     again = run("init", str(proj), "--db-url", url)  # the directory already records a project
     assert again.exit_code == 2 and "already holds a project" in again.output
     # every later command finds the database from the directory alone
-    assert run("import", str(ROOT / "corpus" / "interviews"), "--project", str(proj)).exit_code == 0
+    interviews = tmp_path / "interviews"  # a few shipped interviews with their attributes
+    interviews.mkdir()
+    names = sorted(p.name for p in (ROOT / "corpus" / "interviews").glob("int0*"))[:6]
+    for name in names:
+        shutil.copy(ROOT / "corpus" / "interviews" / name, interviews / name)
+    shutil.copy(ROOT / "corpus" / "interviews" / "attributes.csv", interviews / "attributes.csv")
+    gold = tmp_path / "gold.jsonl"  # a slice of the shipped training data keeps the fit short
+    gold.write_text("\n".join((ROOT / "corpus" / "gold" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:400]),
+                    encoding="utf-8")
+    assert run("import", str(interviews), "--project", str(proj)).exit_code == 0
     status = run("status", "--project", str(proj))
-    assert "documents" in status.output and "18" in status.output
-    assert run("train", "--project", str(proj)).exit_code == 0
+    assert "documents" in status.output and "6" in status.output
+    assert run("train", "--gold", str(gold), "--project", str(proj)).exit_code == 0
     assert run("suggest", "--project", str(proj)).exit_code == 0
     first = json.loads(run("queue", "--limit", "1", "--json", "--project", str(proj)).output.splitlines()[0])
     assert run("decide", first["id"], "accept", "--coder", "ana", "--project", str(proj)).exit_code == 0
