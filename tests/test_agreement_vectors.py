@@ -138,3 +138,86 @@ def test_agreement_table_reproduces_the_binary_vector():
     assert gwet_ac1(v["reliability_data"]) == pytest.approx(
         out[(out["code"] == "c") & (out["statistic"] == "gwet_ac1")]["value"].iloc[0], abs=1e-12)
     assert (out["formula"].str.len() > 20).all()
+
+
+# -- irrCAC / Gwet (2014): Fleiss, AC1 and Brennan-Prediger with missing ratings ---------------------------------
+
+IRRCAC = json.loads((REFERENCE / "irrcac_vectors.json").read_text(encoding="utf-8"))
+MISSING_AWARE = {"fleiss_kappa": fleiss_kappa, "gwet_ac1": gwet_ac1, "brennan_prediger": brennan_prediger}
+
+
+def _raw_cases(block: str):
+    for v in IRRCAC["raw"]:
+        for stat in MISSING_AWARE:
+            yield pytest.param(v["reliability_data"], stat, v[block][stat], id=f"{v['name']}-{stat}")
+
+
+@pytest.mark.parametrize("data, stat, expected", list(_raw_cases("recomputed")))
+def test_irrcac_raw_datasets_to_1e6(data, stat, expected):
+    """irrCAC's own values (12 digits) on Gwet's datasets with missing ratings."""
+    assert MISSING_AWARE[stat](data) == pytest.approx(expected["value"], abs=TOL)
+
+
+@pytest.mark.parametrize("data, stat, expected", list(_raw_cases("irrcac_python_tests")))
+def test_irrcac_python_test_suite_values(data, stat, expected):
+    """The values irrCAC's (Python) test suite asserts, printed to 3 decimals: equal once rounded alike."""
+    pa, pe, value = expected
+    assert round(MISSING_AWARE[stat](data), 3) == value
+    # its printed pa and pe give the coefficient to within their rounding
+    assert MISSING_AWARE[stat](data) == pytest.approx((pa - pe) / (1 - pe), abs=2e-3)
+
+
+def test_gwet_handbook_raw4raters_as_published():
+    """cac.raw4raters (Gwet 2014), the values printed in irrCAC's README: coefficients to 5 decimals match to
+    half a unit in the last place; pa and pe, printed to 7, give each coefficient to 1e-6."""
+    v = next(x for x in IRRCAC["raw"] if x["name"] == "cac.raw4raters")
+    data, pub = v["reliability_data"], v["published"]
+    half = 0.5 * 10 ** -pub["digits"]
+    for stat, fn in MISSING_AWARE.items():
+        assert fn(data) == pytest.approx(pub[stat]["value"], abs=half)
+        pa, pe = pub[stat]["pa"], pub[stat]["pe"]
+        assert fn(data) == pytest.approx((pa - pe) / (1 - pe), abs=TOL)
+    assert percent_agreement(data) == pytest.approx(pub["percent_agreement"], abs=TOL)
+    assert krippendorff_alpha(data) == pytest.approx(pub["krippendorff_alpha"], abs=half)
+
+
+@pytest.mark.parametrize("vector", IRRCAC["distributions"], ids=lambda v: v["name"])
+def test_irrcac_distribution_examples(vector):
+    data = from_category_counts(vector["subjects_by_category_counts"])
+    q = len(vector["categories"])
+    fns = {**MISSING_AWARE, "krippendorff_alpha": krippendorff_alpha, "percent_agreement": percent_agreement}
+    for stat, expected in vector["expected"].items():
+        kwargs = {"categories": range(q)} if stat in MISSING_AWARE else {}
+        assert fns[stat](data, **kwargs) == pytest.approx(expected, abs=TOL), stat
+
+
+@pytest.mark.parametrize("vector", IRRCAC["tables"], ids=lambda v: v["name"])
+def test_irrcac_contingency_examples(vector):
+    data = from_contingency(vector["table_rows_rater1"])
+    fns = {**MISSING_AWARE, "cohen_kappa": cohen_kappa, "scott_pi": scott_pi, "krippendorff_alpha": krippendorff_alpha,
+           "percent_agreement": percent_agreement}
+    for stat, expected in vector["expected"].items():
+        assert fns[stat](data) == pytest.approx(expected, abs=TOL), stat
+
+
+@pytest.mark.parametrize("vector", IRRCAC["minimal"], ids=lambda v: f"{v['statistic']}-{len(v['reliability_data'])}")
+def test_irrcac_minimal_missing_cases(vector):
+    data = [[np.nan if x is None else x for x in row] for row in vector["reliability_data"]]
+    assert MISSING_AWARE[vector["statistic"]](data) == pytest.approx(vector["expected"], abs=TOL)
+
+
+def test_agreement_table_follows_gwet_with_missing_ratings():
+    """The project-level table (what the app and CLI show) gives the same AC1 and Fleiss as the functions when a
+    coder did not rate some units: single-rated units count in the category shares, as in irrCAC."""
+    data = [[0, 1, 0, 1, 1, np.nan], [0, 1, 1, np.nan, 1, 1], [0, np.nan, 1, 1, 1, 0]]
+    n = len(data[0])
+    table = pd.DataFrame({"code": "c", "document": [f"d{i}" for i in range(n)], "unit": [f"u{i}" for i in range(n)],
+                          "start": 0, "end": 1, "weight": 1.0, "A": data[0], "B": data[1], "C": data[2]})
+    table.attrs.update(unit="segment", coders=["A", "B", "C"])
+    out = agreement(table, n_boot=0)
+    group = out[(out["code"] == "c") & (out["n_coders"] == 3)].set_index("statistic")["value"]
+    assert group["gwet_ac1"] == pytest.approx(gwet_ac1(data), abs=1e-12)
+    assert group["fleiss_kappa"] == pytest.approx(fleiss_kappa(data), abs=1e-12)
+    pair = out[(out["code"] == "c") & (out["coders"] == "A + B")].set_index("statistic")["value"]
+    assert pair["gwet_ac1"] == pytest.approx(gwet_ac1(data[:2]), abs=1e-12)
+    assert "n_uk / m_u" in out.set_index("statistic").loc["gwet_ac1", "formula"].iloc[0]

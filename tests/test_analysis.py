@@ -142,6 +142,51 @@ def test_fisher_matches_scipy(table):
             stats.fisher_exact(cells, alternative=alternative)[1], rel=1e-7, abs=1e-12)
 
 
+def _fisher_grid() -> np.ndarray:
+    """Tables (N, n1, n2, n12) up to N = 100,000 at both ends of n12's range, around the mode and between."""
+    rows = []
+    for N in (2, 9, 57, 400, 3_000, 10_000, 100_000):
+        for n1, n2 in ((N // 2, N // 2), (N // 10, N // 3), (N - 1, 1), (N // 3, N - N // 5), (1, 1)):
+            lo, hi = max(0, n1 + n2 - N), min(n1, n2)
+            mode = (n1 + 1) * (n2 + 1) // (N + 2)
+            for x in {lo, lo + 1, (lo + mode) // 2, mode - 1, mode, mode + 1, (mode + hi) // 2, hi - 1, hi}:
+                if lo <= x <= hi:
+                    rows.append((N, n1, n2, x))
+    return np.array(sorted(set(rows)))
+
+
+@pytest.mark.parametrize("alternative", ["greater", "less"])
+def test_one_sided_fisher_matches_scipy_on_a_grid_up_to_100000(alternative):
+    """Both tails agree with scipy.stats.fisher_exact everywhere, including tables far in the other direction
+    (p about 1, whose first tail term underflows) and far in their own (p about 0)."""
+    grid = _fisher_grid()
+    got = fisher_p(grid[:, 0], grid[:, 1], grid[:, 2], grid[:, 3], alternative)
+    want = np.array([stats.fisher_exact([[x, a - x], [b - x, N - a - b + x]], alternative=alternative)[1]
+                     for N, a, b, x in grid])
+    np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-300)
+    assert fisher_p(3000, 1500, 1500, 200, "greater")[()] == pytest.approx(1.0)
+    assert fisher_p(10_000, 5000, 5000, 5000, "less")[()] == pytest.approx(1.0)
+
+
+def test_two_sided_fisher_on_a_grid_up_to_100000():
+    """Two-sided p sums every table at most (1 + 1e-7) times as likely as the observed one (R's fisher.test):
+    checked by brute force over the whole support, and against scipy.stats.fisher_exact, whose tolerance is
+    1e-14, wherever no table lies between the two tolerances (there the definitions differ by that table)."""
+    grid = _fisher_grid()
+    got = fisher_p(grid[:, 0], grid[:, 1], grid[:, 2], grid[:, 3])
+    compared = 0
+    for p, (N, a, b, x) in zip(got, grid):
+        support = np.arange(max(0, a + b - N), min(a, b) + 1)
+        logpmf = stats.hypergeom.logpmf(support, N, a, b)
+        ratio = logpmf - stats.hypergeom.logpmf(x, N, a, b)
+        assert p == pytest.approx(min(1.0, np.exp(logpmf[ratio <= np.log1p(1e-7)]).sum()), rel=1e-8, abs=1e-300)
+        if not ((ratio > np.log1p(1e-14)) & (ratio <= np.log1p(1e-7))).any():
+            scipy_p = stats.fisher_exact([[x, a - x], [b - x, N - a - b + x]])[1]
+            assert p == pytest.approx(scipy_p, rel=1e-8, abs=1e-300), (N, a, b, x)
+            compared += 1
+    assert len(grid) - compared <= 4, "the tolerances differ only for a few near-ties (ties at the mode among them)"
+
+
 def test_fisher_large_counts_vectorised():
     N, n1, n2, x = 1_000_000, np.array([50_000, 3_000]), np.array([30_000, 400_000]), np.array([1_600, 1_150])
     for alternative in ("two-sided", "greater", "less"):
@@ -347,6 +392,21 @@ def test_gwet_fleiss_randolph_by_hand():
     assert brennan_prediger(three) == pytest.approx((2 / 3 - 0.5) / 0.5)
     assert scott_pi(two) == pytest.approx((0.9 - (0.75 ** 2 + 0.25 ** 2)) / (1 - (0.75 ** 2 + 0.25 ** 2)))
     assert math.isnan(cohen_kappa([[1, 1, 1], [1, 1, 1]]))  # one category: Pe = 1, kappa undefined
+
+
+def test_one_category_gives_ac1_and_bp_of_one_as_agreement_does():
+    """Every rating in one category: Pa = 1, so AC1 and Brennan-Prediger are 1 for any number of categories >= 2,
+    whether or not the categories are named; the project-level table says the same. Fleiss and Scott stay
+    undefined (Pe = 1)."""
+    same = [[1, 1, 1, 1], [1, 1, 1, 1]]
+    for kwargs in ({}, {"categories": [1]}, {"categories": [0, 1]}, {"categories": [0, 1, 2]}):
+        assert gwet_ac1(same, **kwargs) == 1.0 and brennan_prediger(same, **kwargs) == 1.0
+    assert math.isnan(fleiss_kappa(same)) and math.isnan(scott_pi(same))
+    table = pd.DataFrame({"code": "c", "document": [f"d{i}" for i in range(4)], "unit": [f"u{i}" for i in range(4)],
+                          "start": 0, "end": 1, "weight": 1.0, "A": 1.0, "B": 1.0})
+    table.attrs.update(unit="segment", coders=["A", "B"])
+    out = agreement(table, n_boot=0).query("code == 'c'").set_index("statistic")["value"]
+    assert out["gwet_ac1"] == gwet_ac1(same) and out["brennan_prediger"] == brennan_prediger(same)
 
 
 def test_machine_codings_use_each_threshold():

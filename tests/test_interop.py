@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,8 @@ from .conftest import DATA, TRANSCRIPT
 REFI = DATA / "refi"
 NS = {"q": "urn:QDA-XML:project:1.0", "c": "urn:QDA-XML:codebook:1.0"}
 XSD_DIR = DATA / "refi-qda"
-FIXTURES = ["qualcoder_style.qdpx", "atlas_style.qdpx", "nvivo_style.qdpx", "inclusive_end.qdpx"]
+FIXTURES = ["qualcoder_style.qdpx", "atlas_style.qdpx", "nvivo_style.qdpx", "inclusive_end.qdpx", "maxqda_style.qdpx",
+            "shared_selection.qdpx"]
 EXPECTED = json.loads((REFI / "expected.json").read_text(encoding="utf-8"))
 SECOND = """Interview with P02
 
@@ -44,6 +46,43 @@ def validate(data: bytes, kind: str) -> etree._Element:
 def qde(path: Path) -> bytes:
     with zipfile.ZipFile(path) as zf:
         return zf.read("project.qde")
+
+
+def qualcoder_read(path: Path) -> dict[str, list[tuple[str, int, int, str]]]:
+    """The text codings QualCoder keeps when it imports ``path``, per coder name (sorted).
+
+    Written from the rules of QualCoder's REFI-QDA import (src/qualcoder/refi.py,
+    ``load_codings_for_text``): the coder is the PlainTextSelection's creatingUser (else its
+    modifyingUser) looked up among the Users, "default" if unknown; each Coding of the
+    selection is a row (code, source, startPosition, endPosition, coder) of a table with
+    UNIQUE(cid, fid, pos0, pos1, owner), so a second identical row is refused.
+    """
+    root = etree.fromstring(qde(path))
+    users = {u.get("guid"): u.get("name") for u in root.iterfind(".//q:Users/q:User", NS)}
+    codes = {c.get("guid"): c.get("name") for c in root.iterfind(".//q:CodeBook//q:Code", NS)}
+    seen: set[tuple] = set()
+    out: dict[str, list[tuple[str, int, int, str]]] = {}
+    for src in root.iterfind(".//q:Sources/q:TextSource", NS):
+        for sel in src.iterfind("q:PlainTextSelection", NS):
+            owner = users.get(sel.get("creatingUser") or sel.get("modifyingUser"), "default")
+            pos0, pos1 = int(sel.get("startPosition")), int(sel.get("endPosition"))
+            for coding in sel.iterfind("q:Coding", NS):
+                code = codes.get(coding[0].get("targetGUID"))
+                row = (code, src.get("name"), pos0, pos1, owner)
+                if row in seen:
+                    continue  # sqlite3.IntegrityError: "Duplicated text coding for code and coder. Only one loaded."
+                seen.add(row)
+                out.setdefault(owner, []).append((src.get("name"), pos0, pos1, code))
+    return {coder: sorted(rows) for coder, rows in out.items()}
+
+
+def held(project: Project) -> dict[str, list[tuple[str, int, int, str]]]:
+    """The project's codings per coder, as sorted (document, start, end, code label)."""
+    labels = {c.id: c.label for c in project.codebook.codes}
+    out: dict[str, list[tuple[str, int, int, str]]] = {}
+    for r in project.codings().itertuples():
+        out.setdefault(r.coder, []).append((r.document, r.start, r.end, labels[r.code]))
+    return {coder: sorted(rows) for coder, rows in out.items()}
 
 
 def body(data: bytes) -> bytes:
@@ -191,7 +230,21 @@ def test_qdpx_export_is_valid_and_complete(built, tmp_path):
     assert len(codings) == 5, "4 manual codings + 1 accepted suggestion; rejected and pending are not codings"
     accepted = built.codings().query("origin == 'suggestion'").iloc[0]
     el = root.find(f".//q:Coding[@guid='{accepted.id}']", NS)
-    assert el.get("creatingUser") == users["cy"] and el.get("creationDateTime") == accepted.created_at
+    assert el.get("creatingUser") == users["cy"]
+    assert datetime.fromisoformat(el.get("creationDateTime")) == datetime.fromisoformat(accepted.created_at)
+    times = root.xpath("//@*[substring(name(), string-length(name()) - 7) = 'DateTime']")
+    assert times and all(t.endswith("Z") for t in times), "times in UTC with Z, as other tools write them"
+    for sel in root.iterfind(".//q:PlainTextSelection", NS):
+        inner = sel.findall("q:Coding", NS)
+        assert len(inner) <= 1, "one selection per coding (QualCoder takes the coder from the selection)"
+        if inner:
+            assert (sel.get("creatingUser"), sel.get("creationDateTime")) == (
+                inner[0].get("creatingUser"), inner[0].get("creationDateTime"))
+    help_span = built.codings().set_index("code").loc["mot_help", ["start", "end"]].tolist()
+    same_span = root.xpath(f"//q:PlainTextSelection[@startPosition='{help_span[0]}'][@endPosition='{help_span[1]}']",
+                           namespaces=NS)
+    assert len(same_span) == 2 and len({s.get("guid") for s in same_span}) == 2
+    assert {s.get("creatingUser") for s in same_span} == {users["ana"], users["ben"]}
     note_ref = el.find("q:NoteRef", NS).get("targetGUID")
     assert note_ref == provenance_guid(accepted.id)
     note = root.find(f"q:Notes/q:Note[@guid='{note_ref}']", NS)
@@ -200,14 +253,19 @@ def test_qdpx_export_is_valid_and_complete(built, tmp_path):
     for memo_id, memo in memos.iterrows():
         note = root.find(f"q:Notes/q:Note[@guid='{memo_id}']", NS)
         assert note.find("q:PlainTextContent", NS).text == memo.text
-        assert note.get("creationDateTime") == memo.created_at and note.get("creatingUser") == users[memo.coder]
+        assert datetime.fromisoformat(note.get("creationDateTime")) == datetime.fromisoformat(memo.created_at)
+        assert note.get("creatingUser") == users[memo.coder]
         assert root.xpath(f"count(//q:NoteRef[@targetGUID='{memo_id}'])", namespaces=NS) == 1
     assert root.find("q:NoteRef", NS) is not None, "the project memo hangs off the project"
     assert root.find(".//q:Code[@name='Helping others']/q:NoteRef", NS) is not None
     case = root.find("q:Cases/q:Case[@name='P01']", NS)
     assert case.find("q:SourceRef", NS).get("targetGUID") == docs.loc["p01.txt", "id"]
-    assert "machine suggestions not decided by a person (never exported as codings)" in report.losses
-    assert "rejected machine suggestions" in report.losses
+    assert report.size("lost", "machine suggestions not decided by a person (never exported as codings)") == 1
+    assert report.size("lost", "rejected machine suggestions") == 1
+    patterns = [c.id for c in built.codebook.codes if c.patterns]
+    assert report.size("lost", "spaCy token patterns (no REFI-QDA field; kept in the YAML codebook)") == len(patterns)
+    assert f"spaCy token patterns (no REFI-QDA field; kept in the YAML codebook): {len(patterns)}" in report.text()
+    assert qualcoder_read(tmp_path / "p.qdpx") == held(built)
 
 
 def test_qdpx_round_trip_is_identical_and_idempotent(built, fresh, tmp_path):
@@ -239,6 +297,7 @@ def test_fixtures_from_other_tools_import_with_correct_positions(fresh, tmp_path
     for exp in EXPECTED[name]:
         row = codings.loc[exp["coding_guid"].lower()]
         assert (row.document, row.quote) == (exp["source"], exp["quote"])
+        assert row.coder == exp.get("coder", row.coder)
         text = project.document_text(row.document)
         assert text[row.start:row.end] == exp["quote"]
     assert len(codings) == len(EXPECTED[name])
@@ -278,6 +337,67 @@ def test_fixture_quirks_are_reported(fresh):
     memos = qualcoder_project.memos()
     assert set(memos.target_type) == {"project", "coding", "document"}
     assert memos.set_index("target_type").loc["project", "coder"] == "colin"
+    assert atlas.size("lost", "links between objects") == 1 and "links between objects: 1" in atlas.text()
+    maxqda_project = fresh("m")
+    maxqda = import_qdpx(maxqda_project, REFI / "maxqda_style.qdpx")
+    assert maxqda.changes["project file name"] and "empty lists (the schema wants at least one item; removed)" in \
+        maxqda.changes
+    assert maxqda_project.documents().iloc[0].attributes["Site"] == "C"
+    assert "Autonomy, or just no rules yet?" in set(maxqda_project.memos().text)
+    first = maxqda_project.codings().set_index("id").loc["c0d10000-0000-4000-8000-000000000000"]
+    assert first.created_at == "2023-05-01T08:00:00.000+00:00", "times kept in the store's UTC form"
+
+
+def test_both_selection_layouts_keep_every_coder(fresh, tmp_path):
+    """A selection per span holding several coders' codings (clhs-mechanisms 0.1) and a selection per coding
+    (NVivo, MAXQDA-style) both import with each coding's own coder; the export is a selection per coding,
+    which a reader following QualCoder's rules reads back whole."""
+    old = REFI / "shared_selection.qdpx"
+    assert set(qualcoder_read(old)) == {"ana"}, "QualCoder reads every coding of a shared selection as its first coder"
+    project = fresh()
+    import_qdpx(project, old)
+    assert project.codings().groupby("coder").size().to_dict() == {"ana": 1, "ben": 2}
+    export_qdpx(project, tmp_path / "out.qdpx")
+    assert qualcoder_read(tmp_path / "out.qdpx") == held(project)
+    assert sum(len(v) for v in held(project).values()) == 3
+    two = fresh("two")
+    import_qdpx(two, REFI / "maxqda_style.qdpx")
+    assert two.codings().groupby("coder").size().to_dict() == {"Ines": 2, "Tom": 3}
+    export_qdpx(two, tmp_path / "two.qdpx")
+    assert qualcoder_read(tmp_path / "two.qdpx") == held(two)
+
+
+def test_taguette_codebook_with_empty_sets_imports(cli, tmp_path, mini_codebook_path):
+    assert cli("init", tmp_path / "proj", "--codebook", mini_codebook_path).exit_code == 0
+    result = cli("import-qdc", REFI / "taguette_style.qdc", "--project", tmp_path / "proj")
+    assert result.exit_code == 0, result.output
+    assert "1 codes matched, 2 codes added" in result.output, "'helping others' is the mini codebook's mot_help"
+    assert "empty lists (the schema wants at least one item; removed): 1" in result.output
+    with Project.open(tmp_path / "proj") as project:
+        assert {"interesting", "registry_burden"} <= set(project.codebook.code_ids)
+
+
+@pytest.fixture(scope="module")
+def demo_export(tmp_path_factory):
+    """The demo project (without training) and its .qdpx export."""
+    from clhs_mechanisms.demo import run_demo
+
+    folder = tmp_path_factory.mktemp("demo")
+    project = run_demo(folder / "demo", train=False, echo=lambda _: None)
+    report = export_qdpx(project, folder / "demo.qdpx")
+    yield project, folder / "demo.qdpx", report
+    project.close()
+
+
+def test_demo_export_keeps_every_coders_codings_for_qualcoder(demo_export):
+    project, path, report = demo_export
+    mine, theirs = held(project), qualcoder_read(path)
+    assert {c: len(v) for c, v in theirs.items()} == {c: len(v) for c, v in mine.items()}
+    assert theirs == mine
+    assert set(mine) == {"gold", "coder-1", "coder-2"}
+    patterns = [c.id for c in project.codebook.codes if c.patterns]
+    assert report.size("lost", "spaCy token patterns (no REFI-QDA field; kept in the YAML codebook)") == len(patterns)
+    assert report.counts["codings"] == sum(len(v) for v in mine.values())
 
 
 def test_offsets_map_crlf_and_decomposed_accents():

@@ -58,18 +58,21 @@ STATISTICS: dict[str, tuple[str, str]] = {
         "(Po - Pe) / (1 - Pe), Pe = sum_k ((pA_k + pB_k) / 2)^2 from the pooled marginal shares"),
     "fleiss_kappa": (
         "Fleiss' kappa (Fleiss 1971)",
-        ("(P - Pe) / (1 - Pe), P = mean over units of sum_k n_uk (n_uk - 1) / (m_u (m_u - 1)), "
-         "Pe = sum_k p_k^2, p_k = share of all ratings in k (units with >= 2 ratings)")),
+        ("(Pa - Pe) / (1 - Pe), Pa = mean over units with m_u >= 2 ratings of "
+         "sum_k n_uk (n_uk - 1) / (m_u (m_u - 1)), Pe = sum_k pi_k^2, pi_k = mean over units with "
+         "m_u >= 1 of n_uk / m_u (Gwet 2014, Handbook of Inter-Rater Reliability 4th ed., as irrCAC)")),
     "krippendorff_alpha": (
         "Krippendorff's alpha (Krippendorff 2011)",
         ("1 - Do / De = 1 - (n - 1) sum_ck o_ck d_ck / sum_ck n_c n_k d_ck, o = coincidence matrix of "
          "pairable values, d = nominal/ordinal/interval/ratio metric")),
     "brennan_prediger": (
         "Brennan-Prediger kappa (Brennan & Prediger 1981; Bennett et al. 1954 S; Randolph 2005 for m coders)",
-        "(Po - 1/q) / (1 - 1/q), q = number of categories (2 for present/absent)"),
+        ("(Pa - 1/q) / (1 - 1/q), Pa as for Fleiss, q = number of categories (2 for present/absent; "
+         "at least 2: with every rating in one category Pa = 1 and the value is 1 for any q)")),
     "gwet_ac1": (
         "Gwet's AC1 (Gwet 2008)",
-        "(Po - Pe) / (1 - Pe), Pe = sum_k pi_k (1 - pi_k) / (q - 1), pi_k = mean over units of n_uk / m_u"),
+        ("(Pa - Pe) / (1 - Pe), Pa as for Fleiss, Pe = sum_k pi_k (1 - pi_k) / (q - 1), pi_k = mean over "
+         "units with m_u >= 1 of n_uk / m_u (Gwet 2014, as irrCAC), q >= 2 as for Brennan-Prediger")),
     "pooled_kappa": (
         "Pooled kappa (De Vries et al. 2008; as in Dedoose)",
         "(mean Po - mean Pe) / (1 - mean Pe), means over codes of each code's Cohen Po and Pe"),
@@ -146,17 +149,21 @@ def _pair_features(vi: np.ndarray, vj: np.ndarray, q: int, w: np.ndarray) -> np.
 
 
 def _group_features(V: np.ndarray, q: int, w: np.ndarray) -> np.ndarray:
-    """units x (3 + 2q + q*q): [P_u, 1, m_u, n_uk (q), n_uk / m_u (q), coincidences (q*q)], times w,
-    for units with at least two ratings (others contribute zeros)."""
+    """units x (3 + q + q*q), times w: [P_u, 1 (m_u >= 2), 1 (m_u >= 1), n_uk / m_u (q), coincidences (q*q)].
+
+    Agreement (P_u) and coincidences come from units with at least two ratings, the category
+    shares from every unit rated at least once (Gwet 2014; irrCAC)."""
     n = np.stack([(V == k).sum(axis=0) for k in range(q)], axis=1).astype(np.float64)  # units x q
     m = n.sum(axis=1)
-    ok = m >= 2
-    mm = np.where(ok, m, 2.0)
+    pair = m >= 2
+    rated = m >= 1
+    mm = np.where(pair, m, 2.0)
     P = ((n * (n - 1)).sum(axis=1)) / (mm * (mm - 1))
     coinc = (n[:, :, None] * n[:, None, :] - np.eye(q)[None] * n[:, :, None]) / (mm - 1)[:, None, None]
-    feats = np.concatenate([P[:, None], np.ones((len(m), 1)), m[:, None], n, n / mm[:, None],
-                            coinc.reshape(len(m), q * q)], axis=1)
-    return feats * (w * ok)[:, None]
+    shares = n / np.where(rated, m, 1.0)[:, None]
+    feats = np.concatenate([(P * pair)[:, None], pair[:, None], rated[:, None], shares,
+                            coinc.reshape(len(m), q * q) * pair[:, None]], axis=1)
+    return feats * w[:, None]
 
 
 def _kappa(po: np.ndarray, pe: np.ndarray | float) -> np.ndarray:
@@ -166,7 +173,7 @@ def _kappa(po: np.ndarray, pe: np.ndarray | float) -> np.ndarray:
 
 
 def _pair_stats(T: np.ndarray, q: int, weighting: str | None = None) -> dict[str, np.ndarray]:
-    """Two-coder statistics from R contingency tables (R x q x q)."""
+    """Cohen's kappa, Scott's pi and Cohen's Po and Pe from R contingency tables (R x q x q): units both coders rated."""
     with np.errstate(divide="ignore", invalid="ignore"):
         n = T.sum(axis=(1, 2))
         P = T / n[:, None, None]
@@ -174,11 +181,8 @@ def _pair_stats(T: np.ndarray, q: int, weighting: str | None = None) -> dict[str
         pa, pb = P.sum(axis=2), P.sum(axis=1)
         pi = (pa + pb) / 2
         out = {
-            "percent_agreement": po,
             "cohen_kappa": _kappa(po, (pa * pb).sum(axis=1)),
             "scott_pi": _kappa(po, (pi ** 2).sum(axis=1)),
-            "brennan_prediger": _kappa(po, 1.0 / q),
-            "gwet_ac1": _kappa(po, (pi * (1 - pi)).sum(axis=1) / (q - 1)) if q > 1 else np.full(len(n), np.nan),
             "_po": po, "_pe": (pa * pb).sum(axis=1),
         }
         if weighting:
@@ -218,14 +222,12 @@ def _metric(level: str, values: np.ndarray, nc: np.ndarray) -> np.ndarray:
 
 def _group_stats(G: np.ndarray, q: int, values: np.ndarray, level: str = "nominal") -> dict[str, np.ndarray]:
     """Statistics for any number of coders from R sums of ``_group_features``."""
-    sumP, cnt, msum = G[:, 0], G[:, 1], G[:, 2]
-    nk = G[:, 3:3 + q]
-    pik = G[:, 3 + q:3 + 2 * q]
-    o = G[:, 3 + 2 * q:].reshape(len(G), q, q)
+    sumP, n_pair, n_rated = G[:, 0], G[:, 1], G[:, 2]
+    o = G[:, 3 + q:].reshape(len(G), q, q)
+    qe = max(q, 2)  # a scale has two categories at least; with one observed, Pa = 1 and AC1 = B-P = 1 for any q
     with np.errstate(divide="ignore", invalid="ignore"):
-        pbar = sumP / cnt
-        p = nk / msum[:, None]
-        pi = pik / cnt[:, None]
+        pa = sumP / n_pair
+        pi = G[:, 3:3 + q] / n_rated[:, None]
         nc = o.sum(axis=2)
         n = nc.sum(axis=1)
         d = _metric(level, values, nc)
@@ -233,10 +235,10 @@ def _group_stats(G: np.ndarray, q: int, values: np.ndarray, level: str = "nomina
         de = (nc[:, :, None] * nc[:, None, :] * d).sum(axis=(1, 2))
         alpha = np.where(de == 0, np.nan, 1 - (n - 1) * do / de)
         return {
-            "percent_agreement": pbar,
-            "fleiss_kappa": _kappa(pbar, (p ** 2).sum(axis=1)),
-            "brennan_prediger": _kappa(pbar, 1.0 / q),
-            "gwet_ac1": _kappa(pbar, (pi * (1 - pi)).sum(axis=1) / (q - 1)) if q > 1 else np.full(len(G), np.nan),
+            "percent_agreement": pa,
+            "fleiss_kappa": _kappa(pa, (pi ** 2).sum(axis=1)),
+            "brennan_prediger": _kappa(pa, 1.0 / qe),
+            "gwet_ac1": _kappa(pa, (pi * (1 - pi)).sum(axis=1) / (qe - 1)),
             "krippendorff_alpha": alpha,
         }
 
@@ -298,7 +300,11 @@ def scott_pi(data: Any, *, weights: Any = None, categories: Sequence[Any] | None
 
 
 def fleiss_kappa(data: Any, *, weights: Any = None, categories: Sequence[Any] | None = None) -> float:
-    """Fleiss' kappa of two or more coders (units may have different numbers of ratings; fewer than two: ignored)."""
+    """Fleiss' kappa of two or more coders; units may have different numbers of ratings.
+
+    With missing ratings it follows Gwet (2014) and irrCAC: Pa from units with two or more
+    ratings, the category shares pi_k from every unit rated at least once (see ``STATISTICS``).
+    """
     V, cats, w = _prepare(data, weights, categories)
     q = len(cats)
     return _one(_group_stats(_group_features(V, q, w).sum(axis=0, keepdims=True), q, cats), "fleiss_kappa")
@@ -307,8 +313,8 @@ def fleiss_kappa(data: Any, *, weights: Any = None, categories: Sequence[Any] | 
 def brennan_prediger(data: Any, *, weights: Any = None, categories: Sequence[Any] | None = None) -> float:
     """Brennan-Prediger kappa (Bennett's S for two coders, Randolph's free-marginal kappa for more).
 
-    q is the number of ``categories`` (default: the categories observed); pass e.g. ``[0, 1]``
-    when a category could have been chosen but was not.
+    q is the number of ``categories`` (default: the categories observed, and at least 2); pass
+    e.g. ``[0, 1, 2]`` when a category could have been chosen but was not.
     """
     V, cats, w = _prepare(data, weights, categories)
     q = len(cats)
@@ -316,7 +322,10 @@ def brennan_prediger(data: Any, *, weights: Any = None, categories: Sequence[Any
 
 
 def gwet_ac1(data: Any, *, weights: Any = None, categories: Sequence[Any] | None = None) -> float:
-    """Gwet's AC1 of two or more coders."""
+    """Gwet's AC1 of two or more coders (missing ratings as in ``fleiss_kappa``: Gwet 2014, irrCAC).
+
+    With every rating in one category it is 1, as ``agreement`` gives for present/absent codes.
+    """
     V, cats, w = _prepare(data, weights, categories)
     q = len(cats)
     return _one(_group_stats(_group_features(V, q, w).sum(axis=0, keepdims=True), q, cats), "gwet_ac1")
@@ -577,7 +586,7 @@ def agreement(ratings: pd.DataFrame, *, coders: Sequence[str] | None = None,
                     per_code_pe.setdefault(who, []).append(pair["_pe"])
                 point = ratings_point(Vs, ws, unit)
                 for stat in PAIR_STATISTICS:
-                    series = group[stat] if stat == "krippendorff_alpha" else pair[stat]
+                    series = pair[stat] if stat in ("cohen_kappa", "scott_pi") else group[stat]
                     series = series.copy()
                     if stat in point:
                         series[0] = point[stat]

@@ -35,7 +35,7 @@ FORMULAS: dict[str, str] = {
     "npmi": "PMI / -log2(n12 / N) (normalised PMI in [-1, 1]; -1 when n12 = 0, 1 when n12 = N)",
     "odds_ratio": "n12 * (N - n1 - n2 + n12) / ((n1 - n12) * (n2 - n12)) (sample odds ratio)",
     "expected": "n1 * n2 / N (n12 expected under independence)",
-    "fisher_p": "Fisher's exact test on the unit-level 2x2 table (hypergeometric; scipy)",
+    "fisher_p": "Fisher's exact test on the unit-level 2x2 table (hypergeometric; two-sided as R's fisher.test)",
     "perm_p": "(1 + #{n12* >= n12}) / (1 + R): each code's units shuffled within each document, R times",
     "fisher_q": "Benjamini-Hochberg q-value of fisher_p across all pairs in the table",
     "perm_q": "Benjamini-Hochberg q-value of perm_p across all pairs in the table",
@@ -89,9 +89,11 @@ def fisher_p(N: object, n1: object, n2: object, n12: object, alternative: str = 
 
     X is hypergeometric (N units, n1 with A, n2 drawn). One-sided tests are its tails
     (``greater``: P(X >= n12), ``less``: P(X <= n12)); the two-sided p sums the probability of
-    every table no more likely than the observed one (scipy's ``fisher_exact`` definition,
-    relative tolerance 1e-7). All pairs are computed at once: the far tail's boundary is
-    found by a vectorised binary search on the unimodal probability function.
+    every table no more likely than the observed one, within a relative tolerance of 1e-7 (R's
+    ``fisher.test``; scipy's ``fisher_exact`` uses 1e-14, so the two differ by one table's
+    probability when a table is between 1 + 1e-14 and 1 + 1e-7 times as likely as the observed
+    one). All pairs are computed at once: the far tail's boundary is found by a vectorised
+    binary search on the unimodal probability function.
     """
     if alternative not in ALTERNATIVES:
         raise ClhsError(f"unknown alternative '{alternative}' (use {', '.join(ALTERNATIVES)})")
@@ -110,33 +112,44 @@ def fisher_p(N: object, n1: object, n2: object, n12: object, alternative: str = 
 def hypergeom_tail(N: np.ndarray, n1: np.ndarray, n2: np.ndarray, x: np.ndarray, *, upper: bool) -> np.ndarray:
     """P(X >= x) (``upper``) or P(X <= x) of the hypergeometric X, for arrays of tables.
 
-    Sums the probability function outward from x by its term ratio
-    pmf(y + 1) / pmf(y) = (n1 - y)(n2 - y) / ((y + 1)(N - n1 - n2 + y + 1)), stopping where
-    the terms no longer change the sum; tables still summing are the only ones computed.
-    (scipy's hypergeom.sf/cdf give the same values but take about a millisecond per table
-    when N is large.)
+    Only tails that lie beyond the mode are summed: from their first term outward by the
+    term ratio pmf(y + 1) / pmf(y) = (n1 - y)(n2 - y) / ((y + 1)(N - n1 - n2 + y + 1)), which
+    only shrinks there, so the sum stops when a term no longer changes it. A tail that holds
+    the mode is 1 minus the opposite one (P(X >= x) = 1 - P(X <= x - 1)): summing it from x
+    would start from a term that may underflow to 0 far from the mode (giving p = 0 where
+    the answer is about 1). scipy's hypergeom.sf/cdf give the same values but take about a
+    millisecond per table when N is large.
     """
     N, n1, n2, x = (np.asarray(v, dtype=np.float64).ravel() for v in (N, n1, n2, x))
+    mode = np.floor((n1 + 1) * (n2 + 1) / (N + 2))
+    beyond = x > mode if upper else x < mode
+    start = np.where(beyond, x, x - 1 if upper else x + 1)
+    far_upper = beyond == upper  # the tail actually summed lies above the mode
+    far = _tail_beyond_mode(N, n1, n2, start, far_upper)
+    return np.clip(np.where(beyond, far, 1.0 - far), 0.0, 1.0)
+
+
+def _tail_beyond_mode(N: np.ndarray, n1: np.ndarray, n2: np.ndarray, x: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """P(X >= x) where ``upper`` else P(X <= x), for x on the far side of the mode (terms falling outward)."""
     lo = np.maximum(0.0, n1 + n2 - N)
     hi = np.minimum(n1, n2)
-    total = np.zeros(len(x))
     y = np.clip(x, lo, hi)
-    term = np.exp(stats.hypergeom.logpmf(y, N, n1, n2))
-    term[(x > hi) if upper else (x < lo)] = 0.0
-    total += term
-    idx = np.flatnonzero((term > 0) & (y < hi if upper else y > lo))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        term = np.exp(stats.hypergeom.logpmf(y, N, n1, n2))
+    term[np.where(upper, x > hi, x < lo) | np.isnan(term)] = 0.0
+    total = term.copy()
+    idx = np.flatnonzero((term > 0) & np.where(upper, y < hi, y > lo))
     y, term = y[idx], term[idx]
     while len(idx):
-        if upper:
-            term = term * (n1[idx] - y) * (n2[idx] - y) / ((y + 1) * (N[idx] - n1[idx] - n2[idx] + y + 1))
-            y = y + 1
-        else:
-            term = term * y * (N[idx] - n1[idx] - n2[idx] + y) / ((n1[idx] - y + 1) * (n2[idx] - y + 1))
-            y = y - 1
+        up = upper[idx]
+        n1i, n2i, rest = n1[idx], n2[idx], N[idx] - n1[idx] - n2[idx]
+        term = np.where(up, term * (n1i - y) * (n2i - y) / ((y + 1) * (rest + y + 1)),
+                        term * y * (rest + y) / ((n1i - y + 1) * (n2i - y + 1)))
+        y = np.where(up, y + 1, y - 1)
         total[idx] += term
-        more = (term > total[idx] * 1e-17) & (y < hi[idx] if upper else y > lo[idx])
+        more = (term > total[idx] * 1e-17) & np.where(up, y < hi[idx], y > lo[idx])
         idx, y, term = idx[more], y[more], term[more]
-    return np.minimum(total, 1.0)
+    return total
 
 
 def _fisher_two_sided(N: np.ndarray, n1: np.ndarray, n2: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
@@ -59,8 +60,31 @@ def variable_guid(name: str) -> str:
     return derived_guid("variable", name)
 
 
-def selection_guid(document_id: str, start: int, end: int) -> str:
-    return derived_guid("selection", document_id, str(start), str(end))
+def selection_guid(*parts: str) -> str:
+    """The selection of one coding (its id), or of a span only memos point at (document id, start, end)."""
+    return derived_guid("selection", *parts)
+
+
+def _utc(value: str) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def file_time(value: str | None) -> str | None:
+    """A stored time as REFI-QDA files write it: UTC with ``Z`` (milliseconds only if not zero)."""
+    when = _utc(value) if value else None
+    if when is None:
+        return value
+    return when.isoformat(timespec="milliseconds" if when.microsecond else "seconds").replace("+00:00", "Z")
+
+
+def stored_time(value: str | None) -> str | None:
+    """A file's xs:dateTime in the store's form (UTC, milliseconds, ``+00:00``); a time without zone is UTC."""
+    when = _utc(value) if value else None
+    return when.isoformat(timespec="milliseconds") if when is not None else value
 
 
 def provenance_guid(coding_id: str) -> str:

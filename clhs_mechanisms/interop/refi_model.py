@@ -3,7 +3,8 @@
 Parsing is namespace-tolerant: files that declare another version of the QDA-XML
 namespace (``urn:QDA-XML:project:0:10``) or none are read as version 1.0 after the
 namespace is rewritten, and then validated against the 1.0 schema. A wrong
-``xsi:schemaLocation`` is ignored (it is a hint, never fetched).
+``xsi:schemaLocation`` is ignored (it is a hint, never fetched), and empty top-level
+lists such as ``<Sets/>`` are removed before validation.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from ..errors import ClhsError
 from .refi_common import CODEBOOK_NS, PROJECT_NS, XSI_NS, norm_guid, require_valid
 from .report import ExchangeReport
 
+# Optional top-level lists that the schema requires to hold one item at least; some tools write them
+# empty (Taguette's codebook export always writes <Sets/>).
+_LISTS = {"Users", "Variables", "Cases", "Sources", "Notes", "Links", "Sets", "Graphs"}
 _PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True,
                        load_dtd=False)
 
@@ -163,6 +167,10 @@ def parse_xml(stream: IO[bytes] | bytes, *, kind: str, where: str, report: Excha
                 el.tag = f"{{{ns}}}{_local(el.tag)}"
         etree.cleanup_namespaces(root)
         report.changed("namespace", f"'{found or '(none)'}' read as '{ns}'")
+    for el in [el for el in root if _local(el.tag) in _LISTS and len(el) == 0]:
+        report.changed("empty lists (the schema wants at least one item; removed)",
+                       f"<{_local(el.tag)}/> at line {el.sourceline}")
+        root.remove(el)
     location = " ".join((root.get(f"{{{XSI_NS}}}schemaLocation") or "").split())
     version = re.search(r"/v(\d+(?:\.\d+)*)/", location)
     if version and version.group(1) != "1.0":
@@ -211,18 +219,20 @@ def read_codebook_tree(tree: etree._ElementTree) -> tuple[list[QCode], list[QSet
     return codes, sets, root.get("origin", "")
 
 
-def _coding(el: etree._Element) -> QCoding:
+def _coding(el: etree._Element, user: str | None, created: str | None) -> QCoding:
+    """A Coding; without its own creatingUser/creationDateTime it is its selection's (or source's),
+    the one QualCoder reads, so both layouts (a selection per coding, or per span) keep the coder."""
     ref = _children(el, "CodeRef")[0]
-    return QCoding(guid=_guid(el), code=_guid(ref, "targetGUID"), user=norm_guid(el.get("creatingUser")),
-                   created=el.get("creationDateTime"), note_refs=_refs(el), line=el.sourceline or 0)
+    return QCoding(guid=_guid(el), code=_guid(ref, "targetGUID"), user=norm_guid(el.get("creatingUser")) or user,
+                   created=el.get("creationDateTime") or created, note_refs=_refs(el), line=el.sourceline or 0)
 
 
 def _selection(el: etree._Element) -> QSelection:
+    user = norm_guid(el.get("creatingUser") or el.get("modifyingUser"))
+    created = el.get("creationDateTime") or el.get("modifiedDateTime")
     return QSelection(guid=_guid(el), start=int(el.get("startPosition")), end=int(el.get("endPosition")),
-                      name=el.get("name", ""), description=_child_text(el, "Description"),
-                      user=norm_guid(el.get("creatingUser") or el.get("modifyingUser")),
-                      created=el.get("creationDateTime") or el.get("modifiedDateTime"),
-                      codings=[_coding(c) for c in _children(el, "Coding")], note_refs=_refs(el),
+                      name=el.get("name", ""), description=_child_text(el, "Description"), user=user, created=created,
+                      codings=[_coding(c, user, created) for c in _children(el, "Coding")], note_refs=_refs(el),
                       line=el.sourceline or 0)
 
 
@@ -236,14 +246,14 @@ def _variable_values(el: etree._Element) -> dict[str, str]:
 
 
 def _text_source(el: etree._Element, element: str, name: str | None = None) -> QSource:
+    user = norm_guid(el.get("creatingUser") or el.get("modifyingUser"))
+    created = el.get("creationDateTime") or el.get("modifiedDateTime")
     return QSource(guid=_guid(el), name=name if name is not None else el.get("name", ""), element=element,
                    plain_path=el.get("plainTextPath"),
                    content=_child_text(el, "PlainTextContent") if _children(el, "PlainTextContent") else None,
-                   description=_child_text(el, "Description"),
-                   user=norm_guid(el.get("creatingUser") or el.get("modifyingUser")),
-                   created=el.get("creationDateTime") or el.get("modifiedDateTime"),
+                   description=_child_text(el, "Description"), user=user, created=created,
                    selections=[_selection(s) for s in _children(el, "PlainTextSelection")],
-                   codings=[_coding(c) for c in _children(el, "Coding")], note_refs=_refs(el),
+                   codings=[_coding(c, user, created) for c in _children(el, "Coding")], note_refs=_refs(el),
                    variables=_variable_values(el), line=el.sourceline or 0)
 
 
@@ -277,7 +287,7 @@ def read_project_tree(tree: etree._ElementTree) -> QProject:
                     src.description = _child_text(s, "Description") or src.description
                     src.note_refs = _refs(s) + src.note_refs
                     src.variables = {**_variable_values(s), **src.variables}
-                    src.codings = [_coding(c) for c in _children(s, "Coding")] + src.codings
+                    src.codings = [_coding(c, src.user, src.created) for c in _children(s, "Coding")] + src.codings
                 else:
                     src = QSource(guid=_guid(s), name=s.get("name", ""), element=kind, line=s.sourceline or 0)
                 src.other_selections = len(_children(s, "PDFSelection"))

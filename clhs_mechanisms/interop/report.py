@@ -29,17 +29,24 @@ class ExchangeReport:
     losses: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     saved_to: str | None = None
+    sizes: dict[str, dict[str, int]] = field(default_factory=lambda: {"changed": {}, "lost": {}})  # things per category
 
     def count(self, what: str, n: int = 1) -> None:
         self.counts[what] = self.counts.get(what, 0) + n
 
-    def changed(self, category: str, detail: str = "") -> None:
-        """Something was carried over in a different form (re-mapped, renamed, merged)."""
+    def changed(self, category: str, detail: str = "", n: int = 1) -> None:
+        """``n`` things were carried over in a different form (re-mapped, renamed, merged)."""
         self.changes.setdefault(category, []).append(detail)
+        self.sizes["changed"][category] = self.size("changed", category) + n
 
-    def lost(self, category: str, detail: str = "") -> None:
-        """Something was not carried over at all."""
+    def lost(self, category: str, detail: str = "", n: int = 1) -> None:
+        """``n`` things were not carried over at all (``detail`` names them, one call per named thing)."""
         self.losses.setdefault(category, []).append(detail)
+        self.sizes["lost"][category] = self.size("lost", category) + n
+
+    def size(self, kind: str, category: str) -> int:
+        """How many things a category of ``changed`` or ``lost`` holds."""
+        return self.sizes[kind].get(category, 0)
 
     def note(self, text: str) -> None:
         self.notes.append(text)
@@ -51,19 +58,20 @@ class ExchangeReport:
     def summary(self) -> str:
         """One line: the counts, and how many kinds of loss."""
         parts = [f"{n} {what}" for what, n in self.counts.items() if n]
-        lost = sum(len(v) for v in self.losses.values())
+        lost = sum(self.size("lost", c) for c in self.losses)
         tail = "nothing lost" if self.lossless else f"{lost} items not carried over"
         return f"{self.action} {self.source}: " + (", ".join(parts) or "nothing") + f"; {tail}"
 
     def text(self) -> str:
         """The full report as plain text, for the terminal and the saved file."""
         lines = [self.summary()]
-        for title, groups in (("changed on the way", self.changes), ("not carried over", self.losses)):
+        for title, kind, groups in (("changed on the way", "changed", self.changes),
+                                    ("not carried over", "lost", self.losses)):
             if not groups:
                 continue
             lines.append(f"{title}:")
             for category, details in groups.items():
-                lines.append(f"  - {category}: {len(details)}")
+                lines.append(f"  - {category}: {self.size(kind, category)}")
                 shown = [d for d in details if d][:SHOWN_DETAILS]
                 lines.extend(f"      {d}" for d in shown)
                 hidden = len([d for d in details if d]) - len(shown)
@@ -76,7 +84,7 @@ class ExchangeReport:
 
     def as_dict(self) -> dict:
         return {"action": self.action, "source": self.source, "counts": self.counts, "changes": self.changes,
-                "losses": self.losses, "notes": self.notes}
+                "losses": self.losses, "sizes": self.sizes, "notes": self.notes}
 
     def save(self, directory: str | Path) -> Path:
         """Write the report as ``<UTC time>-<action>-<file>.txt`` (and ``.json``) in ``directory``."""

@@ -18,6 +18,17 @@ that its codings must select after import.
   one coding that points at a case instead of a code.
 * inclusive_end.qdpx: endPosition is the last selected character (end-inclusive), as a
   literal reading of the standard's "first and last character" suggests.
+* maxqda_style.qdpx: the project file is ``Trial.qde``, GUIDs in capitals, one selection
+  per coding, two coders on the same span (two selections), codings that name no user
+  (the selection's user is the coder, as QualCoder reads it), variables on the source,
+  a selection with a Description and no coding (a memo), and an empty ``<Links/>``.
+* shared_selection.qdpx: the layout clhs-mechanisms 0.1 exported: one selection per span
+  whose ``creatingUser`` is the first coder, holding every coder's coding of that span.
+* taguette_style.qdc: Taguette's codebook export (taguette/export.py ``codebook_xml``): one
+  line, flat codes named by their tag path, GUIDs in capitals, no descriptions, and an
+  empty ``<Sets/>`` that the schema does not allow.
+
+``expected.json`` also names the coder of the codings where a fixture is about coders.
 """
 
 from __future__ import annotations
@@ -338,10 +349,111 @@ def inclusive() -> None:
     EXPECTED["inclusive_end.qdpx"] = expected
 
 
+# -- MAXQDA-style ---------------------------------------------------------------------------
+
+def maxqda() -> None:
+    text = ("Focus group, site C\n"
+            "R1: The pre-visit planning sheet saves us ten minutes per patient.\n"
+            "R2: I only fill it in because the network asks for it.\n"
+            "R1: We copied the sheet from another centre, nobody had to approve it.\n")
+    users = {"A1B2C3D4-0000-4000-8000-000000000001": "Ines", "A1B2C3D4-0000-4000-8000-000000000002": "Tom"}
+    ines, tom = users
+    src = "C0FFEE00-0000-4000-8000-000000000001"
+    codes = {"time": "C0DE0000-0000-4000-8000-000000000001", "mandate": "C0DE0000-0000-4000-8000-000000000002",
+             "sharing": "C0DE0000-0000-4000-8000-000000000003"}
+    v_site = "BA5E0000-0000-4000-8000-000000000001"
+    sels = [("The pre-visit planning sheet saves us ten minutes per patient.", "time", ines),
+            ("The pre-visit planning sheet saves us ten minutes per patient.", "time", tom),
+            ("I only fill it in because the network asks for it.", "mandate", ines),
+            ("I only fill it in because the network asks for it.", "time", tom),
+            ("We copied the sheet from another centre", "sharing", tom)]
+    body, expected = [], []
+    for i, (quote, code, user) in enumerate(sels):
+        a, b = loc(text, quote)
+        coding = f"C0D10000-0000-4000-8000-{i:012d}"
+        body.append(f'<PlainTextSelection{attrs(guid=f"5E100000-0000-4000-8000-{i:012d}", name=quote[:20], startPosition=a, endPosition=b, creatingUser=user, creationDateTime="2023-05-0%dT08:00:00Z" % (i + 1))}>'
+                    f'<Coding{attrs(guid=coding)}><CodeRef targetGUID="{codes[code]}"/></Coding></PlainTextSelection>')
+        expected.append({"source": "Focus group C", "quote": quote, "code_guid": codes[code].lower(),
+                         "coding_guid": coding.lower(), "coder": users[user]})
+    a, b = loc(text, "nobody had to approve it")
+    body.append(f'<PlainTextSelection{attrs(guid="5E100000-0000-4000-8000-000000000099", name="Memo", startPosition=a, endPosition=b, creatingUser=ines, creationDateTime="2023-05-09T08:00:00Z")}>'
+                f'<Description>Autonomy, or just no rules yet?</Description></PlainTextSelection>')
+    qde = f"""<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="{NS}" xmlns:xsi="{XSI}" name="Trial" origin="MAXQDA 2022 (hand-made imitation)" creatingUserGUID="{ines}" creationDateTime="2023-05-01T07:00:00Z" xsi:schemaLocation="{NS} Project.xsd">
+<Users>{''.join(f'<User guid="{g}" name="{n}"/>' for g, n in users.items())}</Users>
+<CodeBook><Codes>
+<Code guid="{codes['time']}" name="Time saved" isCodable="true" color="#ff0000"/>
+<Code guid="{codes['mandate']}" name="Network mandate" isCodable="true" color="#00ff00"/>
+<Code guid="{codes['sharing']}" name="Sharing between centres" isCodable="true" color="#0000ff"/>
+</Codes></CodeBook>
+<Variables><Variable guid="{v_site}" name="Site" typeOfVariable="Text"/></Variables>
+<Sources>
+<TextSource guid="{src}" name="Focus group C" plainTextPath="internal://{src}.txt" richTextPath="internal://{src}.docx" creatingUser="{ines}" creationDateTime="2023-05-01T07:30:00Z">
+{''.join(body)}
+<VariableValue><VariableRef targetGUID="{v_site}"/><TextValue>C</TextValue></VariableValue>
+</TextSource>
+</Sources>
+<Links/>
+</Project>
+"""
+    write("maxqda_style.qdpx", "Trial.qde", qde, {f"{src}.txt": text.encode("utf-8")})
+    EXPECTED["maxqda_style.qdpx"] = expected
+
+
+# -- clhs-mechanisms 0.1 layout: one selection per span for every coder ----------------------
+
+def shared_selection() -> None:
+    text = "P9: We log every flare in the registry, and the dashboard tells us when to call.\n"
+    users = {"E1000000-0000-4000-8000-000000000001": "ana", "E1000000-0000-4000-8000-000000000002": "ben"}
+    ana, ben = users
+    src, code_reg, code_help = ("E2000000-0000-4000-8000-000000000001", "E3000000-0000-4000-8000-000000000001",
+                                "E3000000-0000-4000-8000-000000000002")
+    quote = "We log every flare in the registry"
+    a, b = loc(text, quote)
+    codings = [("E4000000-0000-4000-8000-000000000001", code_reg, ana),
+               ("E4000000-0000-4000-8000-000000000002", code_reg, ben),
+               ("E4000000-0000-4000-8000-000000000003", code_help, ben)]
+    inner = "".join(f'<Coding{attrs(guid=g, creatingUser=u, creationDateTime="2026-01-0%dT09:00:00.250+00:00" % (i + 1))}>'
+                    f'<CodeRef targetGUID="{c}"/></Coding>' for i, (g, c, u) in enumerate(codings))
+    qde = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Project xmlns="{NS}" xmlns:xsi="{XSI}" name="shared" origin="clhs-mechanisms 0.1.0" creationDateTime="2026-01-01T08:00:00.000+00:00">
+  <Users>{''.join(f'<User guid="{g}" name="{n}"/>' for g, n in users.items())}</Users>
+  <CodeBook><Codes>
+    <Code guid="{code_reg}" name="Registry and data" isCodable="true"/>
+    <Code guid="{code_help}" name="Helping others" isCodable="true"/>
+  </Codes></CodeBook>
+  <Sources>
+    <TextSource guid="{src}" name="p09.txt" plainTextPath="internal://{src}.txt" creationDateTime="2026-01-01T08:00:00.000+00:00">
+      <PlainTextSelection{attrs(guid="E5000000-0000-4000-8000-000000000001", name=quote, startPosition=a, endPosition=b, creatingUser=ana, creationDateTime="2026-01-01T09:00:00.250+00:00")}>{inner}</PlainTextSelection>
+    </TextSource>
+  </Sources>
+  <Description>Text positions: end-exclusive.</Description>
+</Project>
+"""
+    write("shared_selection.qdpx", "project.qde", qde, {f"{src}.txt": text.encode("utf-8")})
+    EXPECTED["shared_selection.qdpx"] = [
+        {"source": "p09.txt", "quote": quote, "code_guid": c.lower(), "coding_guid": g.lower(), "coder": users[u]}
+        for g, c, u in codings]
+
+
+# -- Taguette codebook -----------------------------------------------------------------------
+
+def taguette() -> None:
+    tags = {"interesting": "5A3F6E1C-8D2B-5B7E-9C41-2F6D8A0B1E11", "registry.burden": "5A3F6E1C-8D2B-5B7E-9C41-2F6D8A0B1E12",
+            "helping others": "5A3F6E1C-8D2B-5B7E-9C41-2F6D8A0B1E13"}
+    codes = "".join(f'<Code guid="{g}" name="{n}" isCodable="true"/>' for n, g in tags.items())
+    qdc = ('<?xml version="1.0" encoding="utf-8"?>\n'
+           f'<CodeBook xmlns="urn:QDA-XML:codebook:1.0" origin="Taguette 1.4.1"><Codes>{codes}</Codes><Sets/></CodeBook>')
+    (HERE / "taguette_style.qdc").write_text(qdc, encoding="utf-8")
+
+
 if __name__ == "__main__":
     qualcoder()
     atlas()
     nvivo()
     inclusive()
+    maxqda()
+    shared_selection()
+    taguette()
     (HERE / "expected.json").write_text(json.dumps(EXPECTED, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print("wrote", ", ".join(sorted(EXPECTED)))
