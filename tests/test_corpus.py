@@ -452,3 +452,20 @@ def test_iter_documents_explicit_attributes_replace_the_folder_sidecar(tmp_path:
     explicit = write(tmp_path / "other.csv", "file,site\nb.txt,X\n")
     [document] = list(iter_documents(tmp_path / "corpus", attributes=explicit))
     assert dict(document.attributes) == {"site": "X"}
+
+
+def test_a_long_line_without_a_colon_is_text_not_a_label(tmp_path: Path) -> None:
+    """A line of "x", 40,000 spaces and "y" (which once took minutes to match against the label
+    pattern) stays in the participant's turn; labels around it are still found, and a label
+    longer than a label can be is not one."""
+    from clhs_mechanisms.corpus.labels import match_label
+
+    long_line = "x" + " " * 40_000 + "y"
+    path = tmp_path / "t.txt"
+    path.write_text(f"Interviewer: Go on?\nP01: {long_line}\nInterviewer: And then?\nP01: Done.\n", encoding="utf-8")
+    document = read_document(path)
+    assert [t.speaker for t in document.turns] == ["Interviewer", "P01", "Interviewer", "P01"]
+    assert document.text[document.turns[1].start:document.turns[1].end] == long_line
+    assert match_label(long_line) is None and match_label(" " * 40_000 + "P01: hi") is None
+    assert match_label("  - **Interviewer [00:00:04]:** so").name == "Interviewer"
+    assert match_label("A" * 81 + ": text") is None

@@ -18,15 +18,18 @@ from clhs_mechanisms.corpus.model import Turn
 
 _TIME = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 _STAMP = rf"(?:\[{_TIME}\]|\({_TIME}\)|{_TIME})"
+# Every repetition is bounded (a label is at most MAX_LABEL_CHARS long): an unbounded lazy name
+# followed by optional blanks backtracks quadratically on a long line without a colon
+# ("x", 40,000 spaces, "y" took 108 s); bounded, a line costs a constant at most.
 _LABEL_LINE = re.compile(
     rf"""
-    [ \t]*(?:[-*+][ \t]+)?              # indentation, Markdown bullet
-    (?:(?P<stamp1>{_STAMP})[ \t]+)?     # timestamp before the label
-    (?P<open>\*\*|__)?                  # Markdown bold around the label
-    (?P<name>[^\W\d_][^:\n]*?)          # the label itself, checked by _plausible
-    (?:[ \t]+(?P<stamp2>{_STAMP}))?     # timestamp after the label
-    [ \t]*(?P<close1>\*\*|__)?:(?P<close2>\*\*|__)?
-    (?=\s|$)                            # "P03: yes", never "http://x" or "at 10:30"
+    [ \t]{{0,16}}(?:[-*+][ \t]{{1,8}})?     # indentation, Markdown bullet
+    (?:(?P<stamp1>{_STAMP})[ \t]{{1,8}})?   # timestamp before the label
+    (?P<open>\*\*|__)?                     # Markdown bold around the label
+    (?P<name>[^\W\d_][^:\n]{{0,79}}?)       # the label itself, checked by _plausible
+    (?:[ \t]{{1,8}}(?P<stamp2>{_STAMP}))?   # timestamp after the label
+    [ \t]{{0,8}}(?P<close1>\*\*|__)?:(?P<close2>\*\*|__)?
+    (?=\s|$)                               # "P03: yes", never "http://x" or "at 10:30"
     """,
     re.VERBOSE,
 )
