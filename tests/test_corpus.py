@@ -469,3 +469,14 @@ def test_a_long_line_without_a_colon_is_text_not_a_label(tmp_path: Path) -> None
     assert match_label(long_line) is None and match_label(" " * 40_000 + "P01: hi") is None
     assert match_label("  - **Interviewer [00:00:04]:** so").name == "Interviewer"
     assert match_label("A" * 81 + ": text") is None
+
+
+def test_mixed_encodings_are_decoded_line_by_line_and_said() -> None:
+    """A UTF-8 file with one cp1252 line keeps its UTF-8 dashes (no "â€”") and names the line."""
+    data = ("P01: I said — yes.\n".encode("utf-8") + "P02: caf\xe9 \u2013 ok\n".encode("cp1252")
+            + "P01: über\n".encode("utf-8"))
+    text, warnings = decode_bytes(data, "mixed.txt")
+    assert text == "P01: I said — yes.\nP02: café – ok\nP01: über\n"
+    assert warnings == ["mixed encodings: line 2 decoded as cp1252, the rest as UTF-8"]
+    with pytest.raises(ReaderError, match="cannot decode line 2"):
+        decode_bytes("é\n".encode("utf-8") + b"\x81\x81\n", "bad.txt")

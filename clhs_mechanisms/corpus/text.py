@@ -96,16 +96,37 @@ def decode_bytes(data: bytes, where: str) -> tuple[str, list[str]]:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            try:
-                text = data.decode("cp1252")
-            except UnicodeDecodeError as error:
-                raise ReaderError(f"cannot decode the text: not UTF-8, UTF-16 or cp1252 (byte 0x{data[error.start]:02x} at offset {error.start})", where=where) from error
-            warnings.append("decoded as cp1252 (not valid UTF-8)")
+            text, warning = _decode_legacy(data, where)
+            warnings.append(warning)
     if "\x00" in text:
         raise ReaderError("binary file, not text (it contains NUL characters)", where=where)
     if not text.strip():
         raise ReaderError("empty file (only whitespace)", where=where)
     return normalise(text), warnings
+
+
+def _decode_legacy(data: bytes, where: str) -> tuple[str, str]:
+    """Bytes that are not valid UTF-8: cp1252 (what Word and Excel on Windows write), line by line
+    when other lines hold real UTF-8 (a file pasted together from two sources), so that neither
+    part is garbled ("—" read as cp1252 would become "â€”"). Returns the text and a warning that
+    names the lines read as cp1252."""
+    lines = data.split(b"\n")
+    decoded, legacy, utf8_beyond_ascii = [], [], False
+    for number, line in enumerate(lines, 1):
+        try:
+            decoded.append(line.decode("utf-8"))
+            utf8_beyond_ascii = utf8_beyond_ascii or not line.isascii()
+        except UnicodeDecodeError:
+            try:
+                decoded.append(line.decode("cp1252"))
+            except UnicodeDecodeError as error:
+                raise ReaderError(f"cannot decode line {number}: not UTF-8 or cp1252 "
+                                  f"(byte 0x{line[error.start]:02x})", where=where) from error
+            legacy.append(number)
+    if not utf8_beyond_ascii:
+        return data.decode("cp1252"), "decoded as cp1252 (not valid UTF-8)"
+    shown = ", ".join(map(str, legacy[:10])) + (f" and {len(legacy) - 10} more" if len(legacy) > 10 else "")
+    return "\n".join(decoded), f"mixed encodings: line{'s' if len(legacy) > 1 else ''} {shown} decoded as cp1252, the rest as UTF-8"
 
 
 def split_front_matter(text: str, where: str) -> tuple[dict[str, str], str]:
