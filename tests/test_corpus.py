@@ -480,3 +480,34 @@ def test_mixed_encodings_are_decoded_line_by_line_and_said() -> None:
     assert warnings == ["mixed encodings: line 2 decoded as cp1252, the rest as UTF-8"]
     with pytest.raises(ReaderError, match="cannot decode line 2"):
         decode_bytes("é\n".encode("utf-8") + b"\x81\x81\n", "bad.txt")
+
+
+def test_word_and_excel_bombs_are_refused_before_parsing(tmp_path: Path, monkeypatch) -> None:
+    """A small .docx or .xlsx whose XML unpacks past the limit is refused with a message, never parsed;
+    so is a file larger than any transcript."""
+    from clhs_mechanisms.corpus import text as text_module
+
+    monkeypatch.setattr(text_module, "MAX_INFLATED_BYTES", 1 << 20)
+    word = tmp_path / "bomb.docx"
+    doc = docx.Document()
+    doc.add_paragraph("P01: hello")
+    doc.save(word)
+    with zipfile.ZipFile(word, "a") as package:  # 4 MiB of one repeated paragraph: a few KiB packed
+        package.writestr("word/padding.xml", "<w:p><w:r><w:t>x</w:t></w:r></w:p>" * 120_000,
+                         compress_type=zipfile.ZIP_DEFLATED)
+    assert word.stat().st_size < 100_000
+    with pytest.raises(ReaderError, match="too large: unpacks to more than 1 MiB"):
+        read_document(word)
+    book = tmp_path / "bomb.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["text"])
+    for _ in range(100):  # Excel keeps at most 32,767 characters a cell
+        workbook.active.append(["x " * 15_000])
+    workbook.save(book)
+    with pytest.raises(ReaderError, match="too large"):
+        read_document(book)
+    monkeypatch.setattr(text_module, "MAX_FILE_BYTES", 1000)
+    big = tmp_path / "big.txt"
+    big.write_text("P01: " + "word " * 1000, encoding="utf-8")
+    with pytest.raises(ReaderError, match="file too large"):
+        read_document(big)

@@ -38,6 +38,8 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xfe", "utf-16-le"),
     (b"\xfe\xff", "utf-16-be"),
 )
+MAX_FILE_BYTES = 128 << 20  # a 10-hour caption file is about 5 MB; larger is not a transcript
+MAX_INFLATED_BYTES = 64 << 20  # a Word or Excel file's XML, unpacked (a long interview: a few MB)
 _FENCE = re.compile(r"---[ \t]*\n")
 _FENCE_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 _BLANK_LINES = re.compile(r"(?:[ \t]*\n)*")
@@ -52,10 +54,16 @@ def require_file(path: Path) -> None:
 
 
 def read_bytes(path: Path) -> bytes:
-    """The file's raw bytes (hashed as they are, then decoded by the reader)."""
+    """The file's raw bytes (hashed as they are, then decoded by the reader); files over
+    :data:`MAX_FILE_BYTES` are refused before they are read."""
     require_file(path)
     try:
-        return path.read_bytes()
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ReaderError(f"file too large to be a transcript or table ({size:,} bytes; the limit is "
+                              f"{MAX_FILE_BYTES >> 20} MiB)", where=str(path))
+        with path.open("rb") as f:
+            return f.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         raise ReaderError(f"cannot read the file ({error.strerror or error})", where=str(path)) from error
 
@@ -162,14 +170,32 @@ def split_front_matter(text: str, where: str) -> tuple[dict[str, str], str]:
     return attributes, body[_BLANK_LINES.match(body).end():]
 
 
-def check_zip(data: bytes, member: str, *, what: str, where: str) -> None:
-    """Raise ReaderError("not a <what>") unless ``data`` is a ZIP archive holding ``member``."""
+def check_zip(data: bytes, member: str, *, what: str, where: str, limit: int | None = None) -> None:
+    """Raise ReaderError("not a <what>") unless ``data`` is a ZIP archive holding ``member`` whose
+    members unpack to at most ``limit`` bytes in all: a small file that inflates to gigabytes (a
+    "zip bomb") is refused before any XML parser sees it. The sizes the archive declares are
+    checked first, then the members are unpacked as a stream and counted, so a false declaration
+    cannot get past either. ``limit`` defaults to :data:`MAX_INFLATED_BYTES`."""
+    limit = MAX_INFLATED_BYTES if limit is None else limit
     if not zipfile.is_zipfile(io.BytesIO(data)):
         kind = sniff_binary(data)
         raise ReaderError(f"not {what} (looks like {kind})" if kind else f"not {what} (not a ZIP package)", where=where)
+    too_big = f"too large: unpacks to more than {limit >> 20} MiB (a damaged or malicious file?)"
     with zipfile.ZipFile(io.BytesIO(data)) as package:
         if member not in package.namelist():
             raise ReaderError(f"not {what} (a ZIP archive without {member})", where=where)
+        if sum(info.file_size for info in package.infolist()) > limit:
+            raise ReaderError(too_big, where=where)
+        unpacked = 0
+        try:
+            for info in package.infolist():
+                with package.open(info) as stream:
+                    while chunk := stream.read(1 << 20):
+                        unpacked += len(chunk)
+                        if unpacked > limit:
+                            raise ReaderError(too_big, where=where)
+        except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, OSError) as error:
+            raise ReaderError(f"not {what} (a damaged ZIP archive: {error})", where=where) from error
 
 
 def new_document(
