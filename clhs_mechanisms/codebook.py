@@ -219,21 +219,65 @@ class _Located:
         return line
 
 
+MAX_CODEBOOK_CHARS = 5_000_000  # the shipped codebook is about 120,000 characters
+MAX_YAML_NODES = 200_000  # values and items once every alias is expanded
+MAX_YAML_DEPTH = 100
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes ``root`` stands for with every alias expanded (a shared node counts each
+    time it is used), and its depth, without expanding anything: one pass over the distinct nodes.
+    Stops as soon as a limit is passed (an "alias bomb" of a few lines expands to billions)."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in size:
+            continue
+        children = ([n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode)
+                    else node.value if isinstance(node, yaml.SequenceNode) else [])
+        if not ready:
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in size)
+            continue
+        size[id(node)] = 1 + sum(size.get(id(child), 0) for child in children)
+        depth[id(node)] = 1 + max((depth.get(id(child), 0) for child in children), default=0)
+        if size[id(node)] > MAX_YAML_NODES or depth[id(node)] > MAX_YAML_DEPTH:
+            raise CodebookError(f"the YAML is too large or too deeply nested once its aliases are expanded "
+                                f"(limits: {MAX_YAML_NODES:,} values, {MAX_YAML_DEPTH} levels)")
+    return size[id(root)]
+
+
 def _parse(text: str, name: str) -> _Located:
-    loader = _LineLoader(text)
-    loader.name = name
-    loader.lines = {}
+    if len(text) > MAX_CODEBOOK_CHARS:
+        raise CodebookError(f"too large for a codebook ({len(text):,} characters; the limit is "
+                            f"{MAX_CODEBOOK_CHARS:,})", where=name)
+    loader = None
     try:
-        data = loader.get_single_data()
+        loader = _LineLoader(text)
+        loader.name = name
+        loader.lines = {}
+        node = loader.get_single_node()
+        if node is not None:
+            try:
+                _expanded_size(node)
+            except CodebookError as exc:
+                raise CodebookError(exc.message, where=f"{name}:{node.start_mark.line + 1}") from None
+        data = loader.construct_document(node) if node is not None else None
+    except RecursionError:
+        raise CodebookError(f"the YAML is nested too deeply (more than {MAX_YAML_DEPTH} levels)", where=name) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         reason = exc.problem or exc.context or "malformed YAML"
         raise CodebookError(f"malformed YAML: {reason}", where=f"{name}:{line}") from None
-    except yaml.YAMLError as exc:
-        raise CodebookError(f"malformed YAML: {exc}", where=name) from None
+    except yaml.YAMLError as exc:  # e.g. a character YAML does not allow (NUL)
+        reason = " ".join(str(exc).split())
+        raise CodebookError(f"malformed YAML: {reason}", where=name) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     keep: list = []
 
     def walk(node: Any) -> None:

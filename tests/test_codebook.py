@@ -124,3 +124,30 @@ def test_shipped_codebook_matches_spec():
         assert code.cues and code.definition and code.include and code.exclude, code.id
         assert code.evidence is not None and code.sources, code.id
     assert "10.1002/lrh2.10278" in str(cb.framework.get("doi"))
+
+
+@pytest.mark.parametrize("text, message", [
+    # an alias bomb: 500 bytes that expand to a billion values
+    ('a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+     + "".join(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 10)) + "codes: *a9\n",
+     "too large or too deeply nested once its aliases are expanded"),
+    ("x: " + "[" * 50_000 + "]" * 50_000, "nested too deeply"),
+    ("id: a\x00b\n", "malformed YAML: unacceptable character #x0000"),
+    ("id: x\ndescription: '" + "y" * 5_000_001 + "'\n", "too large for a codebook"),
+])
+def test_hostile_codebooks_get_a_one_line_error(text, message):
+    with pytest.raises(CodebookError) as err:
+        parse_codebook(text, "hostile.yaml")
+    assert message in str(err.value) and "\n" not in str(err.value) and str(err.value).startswith("hostile.yaml")
+
+
+def test_aliases_within_limits_still_load(mini_codebook_path):
+    lines = mini_codebook_path.read_text(encoding="utf-8").split("\n")
+    first, second = [i for i, line in enumerate(lines) if line.strip() == "cues:"][:2]
+    lines[first] += " &shared"  # the first code's cue list, reused by the second code
+    end = second + 1
+    while lines[end].strip().startswith("- "):
+        end += 1
+    lines[second:end] = [lines[second] + " *shared"]
+    codebook = parse_codebook("\n".join(lines))
+    assert codebook.codes[0].cues == codebook.codes[1].cues
