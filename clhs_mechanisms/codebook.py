@@ -348,6 +348,21 @@ def _schema_errors(data: Any, errors: _Errors) -> None:
         errors.add(tuple(err.absolute_path), err.message)
 
 
+def _pattern_errors(codes: list, errors: _Errors) -> None:
+    """Each spaCy token pattern checked against spaCy's own pattern schema, so that a pattern the
+    Matcher would refuse is refused here, with its line, not later by every suggestion pass."""
+    patterns = [(i, j, pattern) for i, code in enumerate(codes) if isinstance(code, dict)
+                for j, pattern in enumerate(code.get("patterns") or [])]
+    if not patterns:
+        return
+    from spacy.schemas import validate_token_pattern  # spaCy is heavy: only when there are patterns
+
+    for i, j, pattern in patterns:
+        problems = validate_token_pattern(pattern)
+        if problems:
+            errors.add(("codes", i, "patterns", j), f"not a valid spaCy token pattern: {problems[0]}")
+
+
 def _reference_errors(data: dict, errors: _Errors) -> None:
     codes = data.get("codes") or []
     domains = data.get("domains") or []
@@ -380,6 +395,7 @@ def _reference_errors(data: dict, errors: _Errors) -> None:
         for j, ce in enumerate(code.get("counterexamples") or []):
             if isinstance(ce, dict) and ce.get("code") is not None:
                 check(("codes", i, "counterexamples", j), ce.get("code"), key="code")
+    _pattern_errors(codes, errors)
     for i, hyp in enumerate(data.get("hypotheses") or []):
         if not isinstance(hyp, dict):
             continue

@@ -151,3 +151,12 @@ def test_aliases_within_limits_still_load(mini_codebook_path):
     lines[second:end] = [lines[second] + " *shared"]
     codebook = parse_codebook("\n".join(lines))
     assert codebook.codes[0].cues == codebook.codes[1].cues
+
+
+def test_an_invalid_spacy_pattern_is_refused_with_its_line(mini_codebook_path):
+    lines = mini_codebook_path.read_text(encoding="utf-8").split("\n")
+    at = next(i for i, line in enumerate(lines) if "{LEMMA: give}" in line)
+    lines[at] = lines[at].replace("LEMMA", "LEMA")  # a key spaCy's Matcher does not know
+    with pytest.raises(CodebookError) as err:
+        parse_codebook("\n".join(lines), "bad.yaml")
+    assert str(err.value).startswith(f"bad.yaml:{at + 1}:") and "not a valid spaCy token pattern" in str(err.value)
