@@ -73,14 +73,18 @@ class Features:
     """Word TF-IDF (vocabulary from ``fit_texts``) + cue scores + role one-hot, as one sparse matrix."""
 
     def __init__(self, fit_texts: list[str], roles: list[str]) -> None:
-        self.word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2, max_df=0.9,
-                                    dtype=np.float32).fit(fit_texts)
+        self.word = TfidfVectorizer(
+            ngram_range=(1, 2), sublinear_tf=True, min_df=2, max_df=0.9, dtype=np.float32
+        ).fit(fit_texts)
         self.roles = sorted(set(roles))
 
     def __call__(self, texts: list[str], cues: np.ndarray, roles: list[str]) -> sparse.csr_matrix:
-        onehot = np.array([[ROLE_WEIGHT * (r == known) for known in self.roles] for r in roles], dtype=np.float32)
-        return sparse.hstack([self.word.transform(texts), sparse.csr_matrix(cues), sparse.csr_matrix(onehot)],
-                             format="csr")
+        onehot = np.array(
+            [[ROLE_WEIGHT * (r == known) for known in self.roles] for r in roles], dtype=np.float32
+        )
+        return sparse.hstack(
+            [self.word.transform(texts), sparse.csr_matrix(cues), sparse.csr_matrix(onehot)], format="csr"
+        )
 
 
 class Review:
@@ -111,16 +115,26 @@ class Review:
                 continue
             X = sparse.vstack([self.Xb, self.Xp[rows]]) if rows.any() else self.Xb
             lr = LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear").fit(X, y)
-            self.pool[:, j], self.evaluation[:, j] = lr.decision_function(self.Xp), lr.decision_function(self.Xe)
+            self.pool[:, j], self.evaluation[:, j] = (
+                lr.decision_function(self.Xp),
+                lr.decision_function(self.Xe),
+            )
         return f1_score(self.Ye, (self.evaluation >= 0).astype(int), average="macro", zero_division=0)
 
 
 def queue_batch(review: Review, docs, codes, size, unit, mode):
     """The next ``size`` units of the toolkit's review queue in ``mode`` over the pending pairs."""
     rows, cols = np.nonzero(review.pending())
-    pending = pd.DataFrame({"segment_id": rows, "document": docs[rows], "code": codes[cols],
-                            "score": 1.0 / (1.0 + np.exp(-review.pool[rows, cols])),
-                            "components": [{"threshold": 0.5}] * len(rows), "col": cols})
+    pending = pd.DataFrame(
+        {
+            "segment_id": rows,
+            "document": docs[rows],
+            "code": codes[cols],
+            "score": 1.0 / (1.0 + np.exp(-review.pool[rows, cols])),
+            "components": [{"threshold": 0.5}] * len(rows),
+            "col": cols,
+        }
+    )
     order = review_queue(pending, mode=mode, limit=None)
     if unit == "pair":
         top = order.head(size)
@@ -161,8 +175,11 @@ def simulate(base, pool, evaluation, cues, docs, codes, *, unit, floor, batch, s
             f1 = review.label(rows, cols)
             curve.append((labels, f1))
         step = max(1, len(curve) // 12)
-        reached = (f"{labels:5d} labels" if f1 >= target
-                   else f"not reached: no pending pair after {labels} labels, macro-F1 {f1:.3f}")
+        reached = (
+            f"{labels:5d} labels"
+            if f1 >= target
+            else f"not reached: no pending pair after {labels} labels, macro-F1 {f1:.3f}"
+        )
         log(f"  {name:14s}: {reached} (labels:F1 {', '.join(f'{m}:{f:.2f}' for m, f in curve[::step])})")
         return (labels if f1 >= target else None), curve
 
@@ -172,12 +189,17 @@ def simulate(base, pool, evaluation, cues, docs, codes, *, unit, floor, batch, s
             open_ = pending.ravel() if unit == "pair" else pending.any(axis=1)
             chosen = perm[open_[perm]][:batch]
             return (chosen // k, chosen % k) if unit == "pair" else whole_segments(chosen, k)
+
         return pick
 
-    runs = {name: [arm(lambda review, mode=mode: queue_batch(review, docs, codes, batch, unit, mode), name)]
-            for name, mode in (("queue", "uncertain"), ("confident", "confident"))}
-    runs["random"] = [arm(random_pick(np.random.RandomState(seed).permutation(units)), f"random seed {seed}")
-                      for seed in range(seeds)]
+    runs = {
+        name: [arm(lambda review, mode=mode: queue_batch(review, docs, codes, batch, unit, mode), name)]
+        for name, mode in (("queue", "uncertain"), ("confident", "confident"))
+    }
+    runs["random"] = [
+        arm(random_pick(np.random.RandomState(seed).permutation(units)), f"random seed {seed}")
+        for seed in range(seeds)
+    ]
     return runs, units
 
 
@@ -188,13 +210,23 @@ def f1_at(curve, labels: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--unit", choices=("pair", "segment"), default="pair",
-                    help="one label = one (segment, code) decision (default) or a segment's whole code set")
-    ap.add_argument("--floor", type=float, default=0.0,
-                    help="pending pairs: score at least FLOOR x threshold (0 = every unlabelled pair)")
+    ap.add_argument(
+        "--unit",
+        choices=("pair", "segment"),
+        default="pair",
+        help="one label = one (segment, code) decision (default) or a segment's whole code set",
+    )
+    ap.add_argument(
+        "--floor",
+        type=float,
+        default=0.0,
+        help="pending pairs: score at least FLOOR x threshold (0 = every unlabelled pair)",
+    )
     ap.add_argument("--batch", type=int, default=25)
     ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--holdout", action="store_true", help="evaluate on held-out train documents, not test.jsonl")
+    ap.add_argument(
+        "--holdout", action="store_true", help="evaluate on held-out train documents, not test.jsonl"
+    )
     ap.add_argument("--halvings", type=int, default=3, help="with --holdout: random halvings (2 splits each)")
     args = ap.parse_args()
     t0 = time.time()
@@ -203,13 +235,17 @@ def main() -> None:
     base = TrainingSet.from_codebook(cb)
     train_path = ROOT / "corpus" / "gold" / "train.jsonl"
     train = TrainingSet.from_gold(train_path, cb)
-    docs = np.array([json.loads(line)["document"] for line in train_path.read_text().splitlines() if line.strip()])
+    docs = np.array(
+        [json.loads(line)["document"] for line in train_path.read_text().splitlines() if line.strip()]
+    )
     test = TrainingSet.from_gold(ROOT / "corpus" / "gold" / "test.jsonl", cb)
     matcher = CueMatcher(cb)  # unfitted: default cue weights, so the features use no labels
     cue_b, cue_train, cue_test = (matcher.score(s.texts).astype(np.float32) for s in (base, train, test))
     codes = np.array(cb.code_ids)
-    log("lighter model: word TF-IDF + cue + role features computed once; per-code logistic layer refit "
-        f"each round at threshold 0.5; one label = one {args.unit}; floor {args.floor}; batch {args.batch}")
+    log(
+        "lighter model: word TF-IDF + cue + role features computed once; per-code logistic layer refit "
+        f"each round at threshold 0.5; one label = one {args.unit}; floor {args.floor}; batch {args.batch}"
+    )
     if args.holdout:
         splits = []
         for r in range(args.halvings):
@@ -224,10 +260,23 @@ def main() -> None:
     checkpoints, missed, total = (), 0, 0
     for i, (p, e) in enumerate(splits):
         evaluation, cue_e = (test, cue_test) if e is None else (train.subset(e), cue_train[e])
-        log(f"split {i}: pool {len(p)} segments, evaluation {len(evaluation)} "
-            f"({'test.jsonl' if e is None else 'held-out train documents'})")
-        runs, pool_units = simulate(base, train.subset(p), evaluation, (cue_b, cue_train[p], cue_e), docs[p], codes,
-                                    unit=args.unit, floor=args.floor, batch=args.batch, seeds=args.seeds, log=log)
+        log(
+            f"split {i}: pool {len(p)} segments, evaluation {len(evaluation)} "
+            f"({'test.jsonl' if e is None else 'held-out train documents'})"
+        )
+        runs, pool_units = simulate(
+            base,
+            train.subset(p),
+            evaluation,
+            (cue_b, cue_train[p], cue_e),
+            docs[p],
+            codes,
+            unit=args.unit,
+            floor=args.floor,
+            batch=args.batch,
+            seeds=args.seeds,
+            log=log,
+        )
         for name, arm_runs in runs.items():
             repeat = 1 if name == "random" else args.seeds  # the queue's orders are the same for every seed
             needed[name] += [pool_units if got is None else got for got, _ in arm_runs for _ in range(repeat)]
@@ -243,13 +292,21 @@ def main() -> None:
     log(f"\n{args.unit} labels to reach 90% of full-data macro-F1 (mean of {runs}, batch {args.batch}):")
     log(f"  random order  {r:7.1f}  (per seed {needed['random']})")
     log(f"  review queue  {q:7.1f}  (per seed {needed['queue']}; the queue has no randomness)")
-    log(f"  confident     {np.mean(needed['confident']):7.1f}  (the queue's 'confident' mode, highest score first)")
+    log(
+        f"  confident     {np.mean(needed['confident']):7.1f}  (the queue's 'confident' mode, highest "
+        "score first)"
+    )
     if missed:
-        log(f"  saving        -- (target not reached in {missed} of {total} runs, "
-            "counted as the whole pool: compare the macro-F1 below)")
+        log(
+            f"  saving        -- (target not reached in {missed} of {total} runs, "
+            "counted as the whole pool: compare the macro-F1 below)"
+        )
     else:
         log(f"  saving        {100 * (1 - q / r):6.1f}%  (goal >= 30%)")
-    log(f"macro-F1 after {', '.join(map(str, checkpoints))} labels (mean over splits; random: over seeds too):")
+    log(
+        f"macro-F1 after {', '.join(map(str, checkpoints))} labels (mean over splits; random: over "
+        "seeds too):"
+    )
     for name in ("queue", "confident", "random"):
         log(f"  {name:12s}  " + "  ".join(f"{f:.3f}" for f in np.mean(at[name], axis=0)))
     log(f"runtime {time.time() - t0:.0f} s")

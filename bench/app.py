@@ -49,15 +49,35 @@ def main() -> None:
         picks = segs.sample(n=min(args.codings, len(segs)), random_state=1)
         with project.exchange_transaction() as conn:
             for row in picks.itertuples():
-                project.add_coding(row.document, int(row.start), int(row.end), rng.choice(codes),
-                                   coder=rng.choice(["ana", "ben"]), conn=conn)
+                project.add_coding(
+                    row.document,
+                    int(row.start),
+                    int(row.end),
+                    rng.choice(codes),
+                    coder=rng.choice(["ana", "ben"]),
+                    conn=conn,
+                )
         pending = segs.sample(n=min(args.codings, len(segs)), random_state=2)
-        project.add_suggestions([{"segment_id": r.id, "code": rng.choice(codes), "score": rng.random(),
-                                  "components": {"threshold": 0.5}, "evidence": []} for r in pending.itertuples()],
-                                method="ensemble", model_version="bench")
+        project.add_suggestions(
+            [
+                {
+                    "segment_id": r.id,
+                    "code": rng.choice(codes),
+                    "score": rng.random(),
+                    "components": {"threshold": 0.5},
+                    "evidence": [],
+                }
+                for r in pending.itertuples()
+            ],
+            method="ensemble",
+            model_version="bench",
+        )
         info = project.status()
-        print(f"project: {info['segments']:,} segments ({info['codable_segments']:,} codable), {info['codings']:,} codings, "
-              f"{info['pending_suggestions']:,} pending suggestions (built in {time.perf_counter() - t0:.0f} s)")
+        print(
+            f"project: {info['segments']:,} segments ({info['codable_segments']:,} codable), "
+            f"{info['codings']:,} codings, "
+            f"{info['pending_suggestions']:,} pending suggestions (built in {time.perf_counter() - t0:.0f} s)"
+        )
         os.environ["CLHS_PROJECT"] = str(project.directory)
 
         def timed(page: str | None, prepare=None) -> tuple[float, AppTest]:
@@ -77,7 +97,14 @@ def main() -> None:
             assert not at.exception, at.exception
             return statistics.median(times), at
 
-        for page in ["review.py", "documents.py", "codebook.py", "cooccurrence.py", "agreement.py", "export.py"]:
+        for page in [
+            "review.py",
+            "documents.py",
+            "codebook.py",
+            "cooccurrence.py",
+            "agreement.py",
+            "export.py",
+        ]:
             seconds, _ = timed(page)
             print(f"{page:<18} {seconds * 1000:8.0f} ms per render (goal < 1000 ms)")
         _, at = timed("review.py")

@@ -40,15 +40,23 @@ from clhs_mechanisms.analysis.cooccurrence import cooccurrence
 SEGMENT_LENGTH = 200
 
 
-def synthetic(n_codings: int, n_documents: int, n_codes: int, segments_per_doc: int = 100,
-              seed: int = 11) -> tuple[pd.DataFrame, pd.DataFrame]:
+def synthetic(
+    n_codings: int, n_documents: int, n_codes: int, segments_per_doc: int = 100, seed: int = 11
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     names = np.array([f"doc{d:05d}" for d in range(n_documents)], dtype=object)
     seg_doc = np.repeat(np.arange(n_documents), segments_per_doc)
     seg_idx = np.tile(np.arange(segments_per_doc), n_documents)
-    segments = pd.DataFrame({"document": names[seg_doc], "idx": seg_idx, "turn": seg_idx // 3,
-                             "start": seg_idx * SEGMENT_LENGTH, "end": seg_idx * SEGMENT_LENGTH + SEGMENT_LENGTH - 1,
-                             "codable": True})
+    segments = pd.DataFrame(
+        {
+            "document": names[seg_doc],
+            "idx": seg_idx,
+            "turn": seg_idx // 3,
+            "start": seg_idx * SEGMENT_LENGTH,
+            "end": seg_idx * SEGMENT_LENGTH + SEGMENT_LENGTH - 1,
+            "codable": True,
+        }
+    )
     weights = 1.0 / np.arange(1, n_codes + 1) ** 0.8
     code = rng.choice(n_codes, size=n_codings, p=weights / weights.sum())
     doc = rng.integers(0, n_documents, size=n_codings)
@@ -58,20 +66,28 @@ def synthetic(n_codings: int, n_documents: int, n_codes: int, segments_per_doc: 
     longer = rng.random(n_codings) < 0.2
     length[longer] += SEGMENT_LENGTH
     start = seg * SEGMENT_LENGTH + offset
-    codings = pd.DataFrame({"document": names[doc], "code": np.array([f"code{c:03d}" for c in range(n_codes)],
-                                                                     dtype=object)[code],
-                            "coder": "A", "start": start, "end": start + length})
+    codings = pd.DataFrame(
+        {
+            "document": names[doc],
+            "code": np.array([f"code{c:03d}" for c in range(n_codes)], dtype=object)[code],
+            "coder": "A",
+            "start": start,
+            "end": start + length,
+        }
+    )
     return codings, segments
 
 
-def baseline_assign(codings: pd.DataFrame, segments: pd.DataFrame, chunk_documents: int = 250) -> pd.DataFrame:
+def baseline_assign(
+    codings: pd.DataFrame, segments: pd.DataFrame, chunk_documents: int = 250
+) -> pd.DataFrame:
     """Plain pandas: codings merged with the segments of their document, overlapping rows kept."""
     seg = segments[["document", "start", "end"]].rename(columns={"start": "s_start", "end": "s_end"})
     seg["segment"] = np.arange(len(seg))
     docs = pd.unique(codings["document"])
     parts = []
     for i in range(0, len(docs), chunk_documents):
-        chunk = set(docs[i:i + chunk_documents])
+        chunk = set(docs[i : i + chunk_documents])
         c = codings[codings["document"].isin(chunk)][["document", "code", "start", "end"]]
         m = c.merge(seg[seg["document"].isin(chunk)], on="document")
         m = m[(m["start"] < m["s_end"]) & (m["s_start"] < m["end"])]
@@ -93,7 +109,7 @@ def baseline_overlap(codings: pd.DataFrame, chunk_documents: int = 500) -> pd.Se
     docs = pd.unique(cod["document"])
     parts = []
     for i in range(0, len(docs), chunk_documents):
-        chunk = cod[cod["document"].isin(docs[i:i + chunk_documents])]
+        chunk = cod[cod["document"].isin(docs[i : i + chunk_documents])]
         m = chunk.merge(chunk, on="document", suffixes=("_a", "_b"))
         m = m[(m["code_a"] < m["code_b"]) & (m["start_a"] < m["end_b"]) & (m["start_b"] < m["end_a"])]
         parts.append(m.groupby(["code_a", "code_b"]).size())
@@ -137,12 +153,19 @@ def main() -> None:
 
     t = time.perf_counter()
     codings, segments = synthetic(args.codings, args.documents, args.codes)
-    print(f"synthetic data: {len(codings):,} codings, {args.codes} codes, {args.documents:,} documents, "
-          f"{len(segments):,} segments ({time.perf_counter() - t:.1f} s to build)")
+    print(
+        f"synthetic data: {len(codings):,} codings, {args.codes} codes, {args.documents:,} documents, "
+        f"{len(segments):,} segments ({time.perf_counter() - t:.1f} s to build)"
+    )
 
-    same = lambda: cooccurrence(codings, segments, unit="segment", tests=False)
-    same_fisher = lambda: cooccurrence(codings, segments, unit="segment", tests=True)
-    span = lambda: cooccurrence(codings, unit="span", relation="overlap")
+    def same():
+        return cooccurrence(codings, segments, unit="segment", tests=False)
+
+    def same_fisher():
+        return cooccurrence(codings, segments, unit="segment", tests=True)
+
+    def span():
+        return cooccurrence(codings, unit="span", relation="overlap")
 
     t_assign, unit_codes = best_time(lambda: baseline_assign(codings, segments), 1)
     results = []
@@ -159,17 +182,29 @@ def main() -> None:
     t_count, _ = best_time(lambda: baseline_segment(unit_codes), 1)
     t_fisher, _ = best_time(same_fisher, args.repeat)
     print()
-    print(f"{'definition':<20}{'ours s':>9}{'ours MB':>10}{'baseline s':>12}{'baseline MB':>13}{'speed-up':>10}"
-          f"{'pairs differing':>17}{'sum n12':>14}")
+    print(
+        f"{'definition':<20}{'ours s':>9}{'ours MB':>10}{'baseline s':>12}{'baseline MB':>13}{'speed-up':>10}"
+        f"{'pairs differing':>17}{'sum n12':>14}"
+    )
     for label, t_o, m_o, t_b, m_b, wrong, total in results:
-        print(f"{label:<20}{t_o:>9.2f}{m_o:>10.0f}{t_b:>12.2f}{m_b:>13.0f}{t_b / t_o:>9.1f}x{wrong:>17}{total:>14,}")
+        print(
+            f"{label:<20}{t_o:>9.2f}{m_o:>10.0f}{t_b:>12.2f}{m_b:>13.0f}"
+            f"{t_b / t_o:>9.1f}x{wrong:>17}{total:>14,}"
+        )
     same_ours = results[0][1]
-    print(f"\nsame segment, baseline steps: assigning codings to segments {t_assign:.2f} s, counting pairs "
-          f"given the assignment {t_count:.2f} s (ours, everything: {same_ours:.2f} s; "
-          f"{t_count / same_ours:.1f}x the counting step alone)")
+    print(
+        f"\nsame segment, baseline steps: assigning codings to segments {t_assign:.2f} s, counting pairs "
+        f"given the assignment {t_count:.2f} s (ours, everything: {same_ours:.2f} s; "
+        f"{t_count / same_ours:.1f}x the counting step alone)"
+    )
     print(f"same segment with two-sided Fisher tests and BH q-values for all pairs: {t_fisher:.2f} s")
-    ok = all(t_o < 2 and m_o < 1024 and t_b / t_o >= 10 and wrong == 0 for _, t_o, m_o, t_b, _, wrong, _ in results)
-    print("goal (each definition < 2 s, < 1 GB, >= 10x the baseline, identical counts):", "met" if ok else "NOT met")
+    ok = all(
+        t_o < 2 and m_o < 1024 and t_b / t_o >= 10 and wrong == 0 for _, t_o, m_o, t_b, _, wrong, _ in results
+    )
+    print(
+        "goal (each definition < 2 s, < 1 GB, >= 10x the baseline, identical counts):",
+        "met" if ok else "NOT met",
+    )
 
 
 if __name__ == "__main__":

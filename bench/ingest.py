@@ -31,9 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
-WORDS = ("network registry coach family centre data chart team we they I really think because so "
-         "the a of to and in that it was for on with as our my their time visit care patients parents "
-         "learning improvement shared toolkit dashboard community support help nurse doctor study").split()
+WORDS = (
+    "network registry coach family centre data chart team we they I really think because so "
+    "the a of to and in that it was for on with as our my their time visit care patients parents "
+    "learning improvement shared toolkit dashboard community support help nurse doctor study"
+).split()
 
 
 def make_corpus(directory: Path, total_words: int, words_per_file: int = 5000, seed: int = 7) -> int:
@@ -48,7 +50,9 @@ def make_corpus(directory: Path, total_words: int, words_per_file: int = 5000, s
             sentences = []
             for _ in range(rng.randint(1, 8) if speaker != "Interviewer" else 1):
                 k = rng.randint(5, 20)
-                sentences.append(" ".join(rng.choice(WORDS) for _ in range(k)).capitalize() + rng.choice(".?!"))
+                sentences.append(
+                    " ".join(rng.choice(WORDS) for _ in range(k)).capitalize() + rng.choice(".?!")
+                )
                 count += k
             lines.append(f"{speaker}: {' '.join(sentences)}")
         (directory / f"t{n:05d}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -70,7 +74,7 @@ def baseline(directory: Path, *, lemmatizer: bool = False) -> tuple[int, float, 
     texts = []
     for path in sorted(directory.glob("*.txt")):
         doc = read_document(path)
-        texts.extend(doc.text[t.start:t.end] for t in doc.turns)
+        texts.extend(doc.text[t.start : t.end] for t in doc.turns)
     words = sum(len(t.split()) for t in texts)
     t0, c0 = time.perf_counter(), time.process_time()
     for _ in nlp.pipe(texts, batch_size=256):
@@ -97,9 +101,13 @@ def run_import(directory: Path, project_dir: Path, workers: int | None) -> dict:
         time.sleep(0.01)
     cpu_seconds = cpu() - c0
     project.close()
-    return {"words": words, "seconds": seconds, "cpu": cpu_seconds,
-            "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "reader_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+    return {
+        "words": words,
+        "seconds": seconds,
+        "cpu": cpu_seconds,
+        "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "reader_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
 
 
 def _child(corpus: Path, project: Path, workers: int | None) -> dict:
@@ -123,12 +131,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         total = make_corpus(root / "corpus", args.words)
-        print(f"synthetic corpus: {total:,} words in {len(list((root / 'corpus').glob('*.txt')))} transcripts; "
-              f"{os.cpu_count()} CPUs")
+        print(
+            f"synthetic corpus: {total:,} words in {len(list((root / 'corpus').glob('*.txt')))} transcripts; "
+            f"{os.cpu_count()} CPUs"
+        )
 
         words, seconds, cpu = baseline(root / "corpus")
-        print(f"raw spaCy pipeline (nlp.pipe, sentencizer, one process): {words:,} words in {seconds:.1f} s "
-              f"= {words / seconds:,.0f} words/s ({cpu:.1f} CPU s)")
+        print(
+            f"raw spaCy pipeline (nlp.pipe, sentencizer, one process): {words:,} words in {seconds:.1f} s "
+            f"= {words / seconds:,.0f} words/s ({cpu:.1f} CPU s)"
+        )
         _, lem_seconds, _ = baseline(root / "corpus", lemmatizer=True)
         print(f"  for context, with the lookup lemmatizer: {words / lem_seconds:,.0f} words/s")
 
@@ -142,28 +154,44 @@ def main() -> None:
             # reader processes at every size (small parts would import in one process by default)
             results.append(_child(sub, root / f"proj{fraction}", os.cpu_count()))
         for r in results:
-            print(f"import {r['words']:>10,} words: {r['seconds']:6.1f} s = {r['words'] / r['seconds']:>9,.0f} words/s, "
-                  f"{r['cpu']:5.1f} CPU s; peak RSS {r['rss']:4.0f} MiB (reader processes {r['reader_rss']:4.0f} MiB)")
+            print(
+                f"import {r['words']:>10,} words: {r['seconds']:6.1f} s = "
+                f"{r['words'] / r['seconds']:>9,.0f} words/s, "
+                f"{r['cpu']:5.1f} CPU s; peak RSS {r['rss']:4.0f} MiB (reader processes "
+                f"{r['reader_rss']:4.0f} MiB)"
+            )
         # This machine's speed drifts by tens of percent from minute to minute, so the goal is
         # judged on pairs: a baseline run right before each full import, ratio per pair.
         pairs = []
         for i in range(max(1, args.repeat)):
             _, b_seconds, b_cpu = baseline(root / "corpus")
-            pairs.append((b_seconds, b_cpu, _child(root / "part1.0", root / f"proj-again{i}", os.cpu_count())))
+            pairs.append(
+                (b_seconds, b_cpu, _child(root / "part1.0", root / f"proj-again{i}", os.cpu_count()))
+            )
         ratios = sorted(b / r["seconds"] for b, _, r in pairs)
         b_seconds, b_cpu, full = min(pairs, key=lambda p: p[0] / p[2]["seconds"])  # the worst pair
         alone = _child(root / "part1.0", root / "proj-alone", 0)
         # Same corpus, same texts: the throughput ratio is the ratio of the two wall times.
-        print(f"import throughput against the raw pipeline, {len(ratios)} pairs of runs: median "
-              f"{statistics.median(ratios):.2f}x, worst {ratios[0]:.2f}x, best {ratios[-1]:.2f}x (goal >= 0.5x); "
-              f"{lem_seconds / results[-1]['seconds']:.2f}x the pipeline with lemmatizer")
-        print(f"  CPU time: the import costs {full['cpu'] / b_cpu:.2f}x the raw pipeline's CPU time in the worst pair "
-              f"(reading, segmenting, storing, process overhead)")
-        print(f"  everything in one process (workers=0): {alone['seconds']:.1f} s = "
-              f"{seconds / alone['seconds']:.2f}x the raw pipeline")
-        print(f"peak RSS growth from {results[0]['words']:,} to {full['words']:,} words: "
-              f"{full['rss'] / results[0]['rss']:.2f}x in the importing process, "
-              f"{full['reader_rss'] / max(1, results[0]['reader_rss']):.2f}x in the readers (flat = 1.0x)")
+        print(
+            f"import throughput against the raw pipeline, {len(ratios)} pairs of runs: median "
+            f"{statistics.median(ratios):.2f}x, worst {ratios[0]:.2f}x, best {ratios[-1]:.2f}x (goal "
+            ">= 0.5x); "
+            f"{lem_seconds / results[-1]['seconds']:.2f}x the pipeline with lemmatizer"
+        )
+        print(
+            f"  CPU time: the import costs {full['cpu'] / b_cpu:.2f}x the raw pipeline's CPU time in "
+            "the worst pair "
+            f"(reading, segmenting, storing, process overhead)"
+        )
+        print(
+            f"  everything in one process (workers=0): {alone['seconds']:.1f} s = "
+            f"{seconds / alone['seconds']:.2f}x the raw pipeline"
+        )
+        print(
+            f"peak RSS growth from {results[0]['words']:,} to {full['words']:,} words: "
+            f"{full['rss'] / results[0]['rss']:.2f}x in the importing process, "
+            f"{full['reader_rss'] / max(1, results[0]['reader_rss']):.2f}x in the readers (flat = 1.0x)"
+        )
 
 
 if __name__ == "__main__":

@@ -46,10 +46,14 @@ def main() -> None:
     test = TrainingSet.from_gold(args.test, codebook)
     rng = np.random.default_rng(args.seed)
     scratch = Path(tempfile.mkdtemp())
-    print(f"train {args.train.name}: {len(lines)} segments in {len(names)} documents; "
-          f"test {args.test.name}: {len(test)} segments")
-    print(f"{'share':>5} {'docs':>4} {'segments':>8} | {'context F1':>19} {'context kappa':>19} | "
-          f"{'standalone F1':>19} {'standalone kappa':>19} | fit s")
+    print(
+        f"train {args.train.name}: {len(lines)} segments in {len(names)} documents; "
+        f"test {args.test.name}: {len(test)} segments"
+    )
+    print(
+        f"{'share':>5} {'docs':>4} {'segments':>8} | {'context F1':>19} {'context kappa':>19} | "
+        f"{'standalone F1':>19} {'standalone kappa':>19} | fit s"
+    )
     for share in args.shares:
         draws = 1 if share >= 1 else args.draws
         figures = {"context": [], "standalone": []}
@@ -58,7 +62,9 @@ def main() -> None:
             k = max(1, round(share * len(names)))
             chosen = set(rng.choice(names, size=k, replace=False)) if share < 1 else set(names)
             subset = scratch / "train.jsonl"
-            subset.write_text("\n".join(line for line, doc in zip(lines, docs) if doc in chosen), encoding="utf-8")
+            subset.write_text(
+                "\n".join(line for line, doc in zip(lines, docs) if doc in chosen), encoding="utf-8"
+            )
             part = TrainingSet.from_gold(subset, codebook)
             started = time.perf_counter()
             model = Ensemble(codebook).fit(TrainingSet.concat(examples, part))
@@ -72,9 +78,12 @@ def main() -> None:
             v = np.array([x[at] for x in values])
             return f"{v.mean():.3f}" + (f" ({v.min():.3f}-{v.max():.3f})" if len(v) > 1 else "")
 
-        print(f"{share:5.0%} {k:4d} {int(np.mean(sizes)):8d} | {cell(figures['context'], 0):>19} "
-              f"{cell(figures['context'], 1):>19} | {cell(figures['standalone'], 0):>19} "
-              f"{cell(figures['standalone'], 1):>19} | {np.mean(seconds):5.1f}", flush=True)
+        print(
+            f"{share:5.0%} {k:4d} {int(np.mean(sizes)):8d} | {cell(figures['context'], 0):>19} "
+            f"{cell(figures['context'], 1):>19} | {cell(figures['standalone'], 0):>19} "
+            f"{cell(figures['standalone'], 1):>19} | {np.mean(seconds):5.1f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -49,13 +49,16 @@ def make_transcripts(directory: Path, segments: int, seed: int = 3) -> None:
 
 def _gold(path: Path) -> list[dict]:
     import json
+
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--segments", type=int, default=100_000)
-    parser.add_argument("--workers", type=int, default=None, help="scoring processes (default: the toolkit's)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="scoring processes (default: the toolkit's)"
+    )
     args = parser.parse_args()
 
     from clhs_mechanisms import Project, import_paths
@@ -71,12 +74,16 @@ def main() -> None:
         segs = project.segments(codable_only=True)
         texts = segs["text"].tolist()
         # the cue matcher caches spaCy's work by text: say how many texts are distinct
-        print(f"{len(texts):,} codable segments ({len(set(texts)):,} distinct texts), "
-              f"{sum(len(t.split()) for t in texts):,} words")
+        print(
+            f"{len(texts):,} codable segments ({len(set(texts)):,} distinct texts), "
+            f"{sum(len(t.split()) for t in texts):,} words"
+        )
 
         t0 = time.perf_counter()
         model = train(project)
-        print(f"ensemble fit on {model.n_training:,} texts (codebook + gold): {time.perf_counter() - t0:.1f} s")
+        print(
+            f"ensemble fit on {model.n_training:,} texts (codebook + gold): {time.perf_counter() - t0:.1f} s"
+        )
 
         nlp = build_pipeline(lemmatizer=True)
         t0 = time.perf_counter()
@@ -88,44 +95,58 @@ def main() -> None:
         t0 = time.perf_counter()
         report = suggest(project, workers=args.workers)
         seconds = time.perf_counter() - t0
-        print(f"suggestion pass ({'default' if args.workers is None else args.workers} scoring processes): "
-              f"{report.suggestions:,} suggestions for {report.segments:,} segments in "
-              f"{seconds:.1f} s = {report.segments / seconds:,.0f} segments/s = {raw / seconds:.2f}x the raw "
-              f"pipeline's throughput; 100k segments would take {100_000 * seconds / report.segments:.0f} s "
-              "(goal < 60 s)")
+        print(
+            f"suggestion pass ({'default' if args.workers is None else args.workers} scoring processes): "
+            f"{report.suggestions:,} suggestions for {report.segments:,} segments in "
+            f"{seconds:.1f} s = {report.segments / seconds:,.0f} segments/s = {raw / seconds:.2f}x the raw "
+            f"pipeline's throughput; 100k segments would take {100_000 * seconds / report.segments:.0f} s "
+            "(goal < 60 s)"
+        )
 
         # The review page's incremental update (LiveScores), as the app runs it.
         t0 = time.perf_counter()
         live = LiveScores(project)
         live.update(project)
-        print(f"live scores built for {len(live.segment_ids):,} codable segments of the documents under review: "
-              f"{time.perf_counter() - t0:.1f} s (once per model, in the background)")
+        print(
+            f"live scores built for {len(live.segment_ids):,} codable segments of the documents under "
+            "review: "
+            f"{time.perf_counter() - t0:.1f} s (once per model, in the background)"
+        )
         rng = np.random.default_rng(0)
         undecided = list(rng.permutation(project.suggestions()["id"].to_numpy()))
 
         def decide(n: int) -> None:
             for _ in range(n):
-                project.decide(str(undecided.pop()), "accept" if rng.random() < 0.4 else "reject", coder="bench")
+                project.decide(
+                    str(undecided.pop()), "accept" if rng.random() < 0.4 else "reject", coder="bench"
+                )
 
         decide(5000)
         t0 = time.perf_counter()
         live.update(project)
-        print(f"incremental update applying 5,000 new decisions at once + rescore of {len(live.segment_ids):,} "
-              f"segments: {time.perf_counter() - t0:.2f} s")
+        print(
+            f"incremental update applying 5,000 new decisions at once + rescore of {len(live.segment_ids):,} "
+            f"segments: {time.perf_counter() - t0:.2f} s"
+        )
         times = []
         for _ in range(5):
             decide(25)
             t0 = time.perf_counter()
             live.update(project)
             times.append(time.perf_counter() - t0)
-        print(f"incremental update after a batch of 25 decisions (the app's case; 5,000+ decisions in the project, "
-              f"{len(live.segment_ids):,} segments rescored): median {np.median(times):.2f} s, "
-              f"max {max(times):.2f} s of 5 (goal < 1 s)")
+        print(
+            "incremental update after a batch of 25 decisions (the app's case; 5,000+ decisions in "
+            "the project, "
+            f"{len(live.segment_ids):,} segments rescored): median {np.median(times):.2f} s, "
+            f"max {max(times):.2f} s of 5 (goal < 1 s)"
+        )
 
         t0 = time.perf_counter()
         model = train(project)
-        print(f"full ensemble refit on {model.n_training:,} texts (codebook + gold + 5,125 decisions): "
-              f"{time.perf_counter() - t0:.1f} s (goal < 30 s)")
+        print(
+            f"full ensemble refit on {model.n_training:,} texts (codebook + gold + 5,125 decisions): "
+            f"{time.perf_counter() - t0:.1f} s (goal < 30 s)"
+        )
         project.close()
 
 

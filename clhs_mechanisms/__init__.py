@@ -15,11 +15,25 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Code": "codebook", "Codebook": "codebook", "Domain": "codebook", "Hypothesis": "codebook",
-    "lint_codebook": "codebook", "load_codebook": "codebook", "parse_codebook": "codebook",
-    "Document": "corpus", "Turn": "corpus", "read_document": "corpus", "iter_documents": "corpus",
-    "ClhsError": "errors", "CodebookError": "errors", "ReaderError": "errors", "StoreError": "errors",
-    "import_paths": "ingest", "Segment": "segment", "Segmenter": "segment", "Project": "store",
+    "Code": "codebook",
+    "Codebook": "codebook",
+    "Domain": "codebook",
+    "Hypothesis": "codebook",
+    "lint_codebook": "codebook_lint",
+    "load_codebook": "codebook",
+    "parse_codebook": "codebook",
+    "Document": "corpus",
+    "Turn": "corpus",
+    "read_document": "corpus",
+    "iter_documents": "corpus",
+    "ClhsError": "errors",
+    "CodebookError": "errors",
+    "ReaderError": "errors",
+    "StoreError": "errors",
+    "import_paths": "ingest",
+    "Segment": "segment",
+    "Segmenter": "segment",
+    "Project": "store",
 }
 __all__ = sorted(_EXPORTS)
 

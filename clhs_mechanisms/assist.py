@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,14 +24,20 @@ from .errors import ClhsError
 from .queue import review_queue
 from .shipped import shipped_gold
 from .store import Project, now
-from .suggest import FLOOR, TrainingSet, load_model, make_suggester, save_model
-from .suggest.base import ALL, UNKNOWN
-from .suggest.context import Place
+from .suggest import FLOOR, Scored, TrainingSet, load_model, make_suggester, save_model
 from .suggest.classifier import row_blocks
+from .suggest.context import Place
+from .suggest.protocol import LiveUpdates
+from .suggest.registry import suggesting_methods, trained_methods
+from .suggest.thresholds import ranked_pairs
+from .suggest.types import ALL, UNKNOWN, Outputs
 
-METHODS = ("cues", "similarity", "classifier", "ensemble")
-TRAINED_METHODS = ("classifier", "ensemble")
 MODEL_KEY = "model"
+
+
+def model_path(project: Project, version: str) -> Path:
+    """The folder of the project's model ``version``: ``<project>/models/<version>``."""
+    return Path(project.directory) / "models" / version
 
 
 def _roles(project: Project) -> dict[str, str | None]:
@@ -46,8 +52,10 @@ def context_groups(project: Project, segments: pd.DataFrame) -> list[Place | Non
     units (``None``: no neighbours), whatever file they came from."""
     docs = project.documents()
     literature = set(docs.loc[docs["kind"] == "literature", "name"])
-    return [None if d in literature else Place(d, int(a), int(b))
-            for d, a, b in zip(segments["document"], segments["start"], segments["end"])]
+    return [
+        None if d in literature else Place(d, int(a), int(b))
+        for d, a, b in zip(segments["document"], segments["start"], segments["end"])
+    ]
 
 
 def decision_rows(project: Project, *, since: str | None = None) -> list[dict]:
@@ -71,8 +79,17 @@ def decision_rows(project: Project, *, since: str | None = None) -> list[dict]:
     manual = codings[(codings["origin"] == "manual") & (codings["coder_kind"] == "human")]
     roles = _roles(project) if len(manual) else {}  # reading every document is not free: only if needed
     for c in manual.itertuples():
-        rows.append({"text": c.quote, "role": roles.get(c.document), "code": c.code, "label": 1,
-                     "source": c.id, "at": c.created_at, "where": f"{c.document}, coded by {c.coder}"})
+        rows.append(
+            {
+                "text": c.quote,
+                "role": roles.get(c.document),
+                "code": c.code,
+                "label": 1,
+                "source": c.id,
+                "at": c.created_at,
+                "where": f"{c.document}, coded by {c.coder}",
+            }
+        )
     return rows
 
 
@@ -80,7 +97,7 @@ def training_set(project: Project, *, gold: Sequence[str | Path] | None = None) 
     """The codebook's examples, the gold files (default: the shipped ones if they fit) and human decisions."""
     codebook = project.codebook
     parts = [TrainingSet.from_codebook(codebook)]
-    for path in (shipped_gold(codebook) if gold is None else gold):
+    for path in shipped_gold(codebook) if gold is None else gold:
         parts.append(TrainingSet.from_gold(path, codebook))
     rows = decision_rows(project)
     if rows:
@@ -101,23 +118,43 @@ def _file_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def train(project: Project, *, method: str = "ensemble", gold: Sequence[str | Path] | None = None,
-          coder: str = "system") -> TrainedModel:
+def train(
+    project: Project,
+    *,
+    method: str = "ensemble",
+    gold: Sequence[str | Path] | None = None,
+    coder: str = "system",
+) -> TrainedModel:
     """Fit a model on the project's training data and make it the project's current model."""
-    if method not in TRAINED_METHODS:
-        raise ClhsError(f"only {', '.join(TRAINED_METHODS)} are trained (cues and similarity need no training)")
+    if method not in trained_methods():
+        untrained = [m for m in suggesting_methods() if m not in trained_methods()]
+        raise ClhsError(
+            f"only {', '.join(trained_methods())} are trained ({' and '.join(untrained)} need no training)"
+        )
     codebook = project.codebook
     started = now()  # decisions from here on are not in this model (see LiveScores)
     data = training_set(project, gold=gold)
     model = make_suggester(method, codebook).fit(data)
     digest = data.hash()
-    version = f"{method}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{digest[:8]}"
-    path = project.directory / "models" / version
-    metrics = {"n_training": len(data), "positives": dict(zip(data.codes, map(int, data.positives()))),
-               "thresholds": dict(zip(codebook.code_ids, map(float, model.thresholds)))}
+    version = f"{method}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{digest[:8]}"
+    path = model_path(project, version)
+    metrics = {
+        "n_training": len(data),
+        "positives": dict(zip(data.codes, map(int, data.positives()))),
+        "thresholds": dict(zip(codebook.code_ids, map(float, model.thresholds))),
+    }
     save_model(model, path, codebook=codebook, training_hash=digest, metrics=metrics)
-    project.set_meta(MODEL_KEY, json.dumps({"version": version, "method": method, "data_read_at": started,
-                                            "sha256": _file_sha(path / "model.json")}))
+    project.set_meta(
+        MODEL_KEY,
+        json.dumps(
+            {
+                "version": version,
+                "method": method,
+                "data_read_at": started,
+                "sha256": _file_sha(path / "model.json"),
+            }
+        ),
+    )
     return TrainedModel(version, path, method, len(data), digest)
 
 
@@ -130,14 +167,17 @@ def load_current_model(project: Project):
     """The project's current model; refused if its files changed since training."""
     info = current_model_info(project)
     if info is None:
-        raise ClhsError("the project has no trained model; run `clhs train` first")
-    path = project.directory / "models" / info["version"]
+        raise ClhsError("the project has no trained model", hint="clhs train")
+    path = model_path(project, info["version"])
     manifest = path / "model.json"
     if not manifest.is_file():
         raise ClhsError("model files are missing", where=str(path))
     if _file_sha(manifest) != info["sha256"]:
-        raise ClhsError("model.json was changed after training (hash mismatch); refusing to load it; "
-                        "retrain with `clhs train`", where=str(manifest))
+        raise ClhsError(
+            "model.json was changed after training (hash mismatch); refusing to load it",
+            where=str(manifest),
+            hint="retrain with clhs train",
+        )
     return load_model(path, project.codebook), info
 
 
@@ -146,16 +186,21 @@ def _scored(model, texts: list[str], roles: list[str | None], floor: float, grou
     ``groups`` (each text's document, in reading order) give the ensemble each segment's neighbours."""
     if hasattr(model, "suggest"):
         return model.suggest(texts, roles, floor=floor, groups=groups)
-    from .suggest import Scored
-    from .suggest.base import ranked_pairs
-
     outputs = model.outputs(texts, roles)
     scores, thresholds = outputs.scores, model.thresholds
     pairs = ranked_pairs(scores, thresholds, floor)
     out: list[list] = [[] for _ in texts]
     for (i, j), evidence in zip(pairs, model.batch_evidence(texts, outputs, pairs)):
-        out[i].append(Scored(model.codes[j], float(scores[i, j]), float(thresholds[j]), model.method,
-                             {model.method: float(scores[i, j])}, tuple(evidence)))
+        out[i].append(
+            Scored(
+                model.codes[j],
+                float(scores[i, j]),
+                float(thresholds[j]),
+                model.method,
+                {model.method: float(scores[i, j])},
+                tuple(evidence),
+            )
+        )
     return out
 
 
@@ -163,8 +208,9 @@ def settled_pairs(project: Project) -> set[tuple[str, str]]:
     """(segment, code) pairs a human already decided or coded: never suggested again."""
     decided = project.suggestions(status="decided")
     codings = project.codings()
-    return (set(zip(decided["segment_id"], decided["code"]))
-            | set(zip(codings["segment_id"].dropna(), codings.loc[codings["segment_id"].notna(), "code"])))
+    return set(zip(decided["segment_id"], decided["code"])) | set(
+        zip(codings["segment_id"].dropna(), codings.loc[codings["segment_id"].notna(), "code"])
+    )
 
 
 @dataclass(frozen=True)
@@ -178,9 +224,17 @@ class SuggestReport:
 PARALLEL_MIN_SEGMENTS = 20_000  # below this, starting scoring processes costs more than it saves
 
 
-def suggest(project: Project, *, documents: Sequence[str] | None = None, codes: Sequence[str] | None = None,
-            method: str = "ensemble", floor: float = FLOOR, batch_size: int = 2000, workers: int | None = None,
-            progress: Callable[[int], None] | None = None) -> SuggestReport:
+def suggest(
+    project: Project,
+    *,
+    documents: Sequence[str] | None = None,
+    codes: Sequence[str] | None = None,
+    method: str = "ensemble",
+    floor: float = FLOOR,
+    batch_size: int = 2000,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SuggestReport:
     """Score every codable segment (optionally of some documents / for some codes) and store suggestions.
 
     A suggestion is stored when its score reaches ``floor`` times its code's threshold: those at or
@@ -189,13 +243,59 @@ def suggest(project: Project, *, documents: Sequence[str] | None = None, codes: 
     (default: one per CPU for passes of at least ``PARALLEL_MIN_SEGMENTS``, else none) score
     batches while this process stores the scored ones, in order.
     """
-    if method not in METHODS:
-        raise ClhsError(f"unknown method '{method}' (use {', '.join(METHODS)})")
+    segs = _segments_to_suggest(project, documents, codes, method, floor)
+    model, version, recipe = _suggesting_model(project, method)
+    roles = _roles(project)
+    wanted = set(codes) if codes else None
+    done = settled_pairs(project)
+    groups = context_groups(project, segs)
+    batches = [
+        (
+            segs["id"].iloc[a:b].tolist(),
+            segs["text"].iloc[a:b].tolist(),
+            [roles.get(d) for d in segs["document"].iloc[a:b]],
+            groups[a:b],
+        )
+        for a, b in _whole_documents(segs["document"].tolist(), batch_size)
+    ]
+    if workers is None:
+        workers = processes.cpus() if len(segs) >= PARALLEL_MIN_SEGMENTS else 0
+    scored = (
+        _score_in_processes(model, recipe, batches, floor, workers)
+        if workers > 0
+        else (_scored(model, texts, batch_roles, floor, groups) for _, texts, batch_roles, groups in batches)
+    )
+    stored = 0
+    for (seg_ids, *_), batch in zip(batches, scored):
+        rows = []
+        for seg_id, suggested in zip(seg_ids, batch):
+            for s in suggested:
+                if (wanted is None or s.code in wanted) and (seg_id, s.code) not in done:
+                    rows.append(
+                        {
+                            "segment_id": seg_id,
+                            "code": s.code,
+                            "score": s.score,
+                            "components": {**s.components, "threshold": s.threshold},
+                            "evidence": s.evidence,
+                        }
+                    )  # Evidence dataclasses: stored as JSON objects
+        stored += project.add_suggestions(
+            rows, method=method, model_version=version, segment_ids=seg_ids, codes=codes
+        )
+        if progress:
+            progress(len(seg_ids))
+    return SuggestReport(len(segs), stored, method, version)
+
+
+def _segments_to_suggest(project: Project, documents, codes, method: str, floor: float) -> pd.DataFrame:
+    """The codable segments a suggestion pass scores; bad arguments refused before any work."""
+    if method not in suggesting_methods():
+        raise ClhsError(f"unknown method '{method}' (use {', '.join(suggesting_methods())})")
     if not 0 <= floor <= 1:
         raise ClhsError(f"floor must be between 0 and 1, not {floor}")
-    codebook = project.codebook
     for code in codes or ():
-        codebook.code(code)
+        project.codebook.code(code)
     segs = project.segments(codable_only=True)
     if documents:
         missing = sorted(set(documents) - set(project.documents()["name"]))
@@ -203,41 +303,27 @@ def suggest(project: Project, *, documents: Sequence[str] | None = None, codes: 
             raise ClhsError(f"no document '{missing[0]}' in the project")
         segs = segs[segs["document"].isin(documents)]
     if segs.empty:
-        raise ClhsError("no codable segments to suggest for: import documents first (`clhs import`)")
-    if method in TRAINED_METHODS:
+        raise ClhsError("no codable segments to suggest for: import documents first", hint="clhs import")
+    return segs
+
+
+def _suggesting_model(project: Project, method: str):
+    """The model that scores (the project's current one for trained methods), its version and the
+    recipe scoring processes rebuild it from."""
+    codebook = project.codebook
+    if method in trained_methods():
         model, info = load_current_model(project)
         if info["method"] != method:
-            raise ClhsError(f"the current model is a {info['method']}; train a {method} with "
-                            f"`clhs train --method {method}`")
-        version, recipe = info["version"], (method, project.directory / "models" / info["version"], codebook)
-    else:
-        model, version = _codebook_model(method, codebook), f"{method}-codebook-{codebook.version}"
-        recipe = (method, None, codebook)
-    roles = _roles(project)
-    wanted = set(codes) if codes else None
-    done = settled_pairs(project)
-    groups = context_groups(project, segs)
-    batches = [(segs["id"].iloc[a:b].tolist(), segs["text"].iloc[a:b].tolist(),
-                [roles.get(d) for d in segs["document"].iloc[a:b]], groups[a:b])
-               for a, b in _whole_documents(segs["document"].tolist(), batch_size)]
-    if workers is None:
-        workers = processes.cpus() if len(segs) >= PARALLEL_MIN_SEGMENTS else 0
-    scored = (_score_in_processes(model, recipe, batches, floor, workers) if workers > 0
-              else (_scored(model, texts, batch_roles, floor, groups) for _, texts, batch_roles, groups in batches))
-    stored = 0
-    for (seg_ids, *_), batch in zip(batches, scored):
-        rows = []
-        for seg_id, suggested in zip(seg_ids, batch):
-            for s in suggested:
-                if (wanted is None or s.code in wanted) and (seg_id, s.code) not in done:
-                    rows.append({"segment_id": seg_id, "code": s.code, "score": s.score,
-                                 "components": {**s.components, "threshold": s.threshold},
-                                 "evidence": s.evidence})  # Evidence dataclasses: stored as JSON objects
-        stored += project.add_suggestions(rows, method=method, model_version=version, segment_ids=seg_ids,
-                                          codes=codes)
-        if progress:
-            progress(len(seg_ids))
-    return SuggestReport(len(segs), stored, method, version)
+            raise ClhsError(
+                f"the current model is a {info['method']}, not a {method}",
+                hint=f"clhs train --method {method}",
+            )
+        return model, info["version"], (method, model_path(project, info["version"]), codebook)
+    return (
+        _codebook_model(method, codebook),
+        f"{method}-codebook-{codebook.version}",
+        (method, None, codebook),
+    )
 
 
 def _whole_documents(documents: list[str], size: int) -> list[tuple[int, int]]:
@@ -274,10 +360,14 @@ def _score_batch(texts: list[str], roles: list[str | None], floor: float, groups
 
 def _score_in_processes(model, recipe: tuple, batches: list[tuple], floor: float, workers: int):
     """:func:`_scored` over ``batches`` in ``workers`` processes, in order; here if they break."""
-    return processes.map_in_order(_score_batch, [(texts, roles, floor, groups) for _, texts, roles, groups in batches],
-                                  workers, here=lambda *task: _scored(model, *task),
-                                  initializer=_init_scorer,
-                                  initargs=(model if processes.forking() else recipe,))
+    return processes.map_in_order(
+        _score_batch,
+        [(texts, roles, floor, groups) for _, texts, roles, groups in batches],
+        workers,
+        here=lambda *task: _scored(model, *task),
+        initializer=_init_scorer,
+        initargs=(model if processes.forking() else recipe,),
+    )
 
 
 class LiveScores:
@@ -285,26 +375,27 @@ class LiveScores:
     second on 100k segments).
 
     Built once per model (the slow part: every codable segment of the documents under review is
-    featurised and the other members' outputs are kept); then :meth:`update` moves the model's
-    classifier towards the decisions and manual codings made since its training data was read
-    (warm-started SGD, :meth:`CodeClassifier.partial_update`) and rescores those segments from the
-    cached features, each in the context of its neighbours. The new scores live here, not in the
+    featurised and the other members' outputs are kept); then :meth:`update` moves the part of the
+    model that updates live (:class:`~.suggest.protocol.LiveUpdates`: the classifier, ``classifier``)
+    towards the decisions and manual codings made since its training data was read (warm-started
+    SGD, :meth:`CodeClassifier.partial_update`) and rescores those segments from the cached
+    features, each in the context of its neighbours. The new scores live here, not in the
     store: :meth:`apply` puts them on a pending table so the review queue's order follows the
     reviewer's latest decisions, and the next full retrain (``train`` + ``suggest``) stores scores
     from a refit on everything.
     """
 
     def __init__(self, project: Project) -> None:
-        from .suggest import CodeClassifier, Ensemble
-
         self.model, info = load_current_model(project)
         self.version, self.since = info["version"], info.get("data_read_at")
-        if isinstance(self.model, Ensemble):
-            self.classifier = self.model.members.get("classifier")
-        else:
-            self.classifier = self.model if isinstance(self.model, CodeClassifier) else None
-        if self.classifier is None:
-            raise ClhsError(f"the current model ({self.version}) has no classifier to update; retrain")
+        members = getattr(self.model, "members_", {self.model.method: self.model})  # an ensemble's, or itself
+        live = next((name for name, member in members.items() if isinstance(member, LiveUpdates)), None)
+        if live is None:
+            raise ClhsError(
+                f"the current model ({self.version}) cannot learn from decisions between retrains",
+                hint="clhs train --method ensemble",
+            )
+        self.classifier = members[live]
         # Every codable segment of the documents under review, in reading order: the context stage
         # scores each pending segment beside its neighbours, as the suggestion pass did.
         self.directory = Path(project.directory).resolve()  # the project these scores belong to
@@ -315,11 +406,11 @@ class LiveScores:
         self.segment_ids = segs["id"].tolist()
         texts, seg_roles = segs["text"].tolist(), [roles.get(d) for d in segs["document"]]
         self.X = row_blocks(self.classifier.transform_cache(texts, seg_roles))  # cut once, not per update
-        if isinstance(self.model, Ensemble):  # the other members' share of the stack is fixed: summed once
-            others = {name: member.outputs(texts, seg_roles) for name, member in self.model.members.items()
-                      if member is not self.classifier}
-            self._rescore = self.model.stacker(others, "classifier",
-                                               groups=context_groups(project, segs))
+        if self.model is not self.classifier:  # the other members' share of the stack is fixed: summed once
+            others = {
+                name: member.outputs(texts, seg_roles) for name, member in members.items() if name != live
+            }
+            self._rescore = self.model.stacker(others, live, groups=context_groups(project, segs))
         else:
             self._rescore = lambda out, codes=ALL: out.scores
         self.applied: set[str] = set()  # decisions and codings applied (those made at the watermark too)
@@ -328,8 +419,6 @@ class LiveScores:
 
     def update(self, project: Project) -> int:
         """Apply the decisions not applied yet and rescore; returns how many training rows were new."""
-        from .suggest.base import Outputs
-
         if current_model_info(project)["version"] != self.version:
             raise ClhsError("the project's model changed since these live scores were built; rebuild them")
         rows = [r for r in decision_rows(project, since=self.since) if r["source"] not in self.applied]
@@ -346,7 +435,9 @@ class LiveScores:
         elif rows:  # only the codes with new labels moved (the steps after are per code): rescore those
             moved = np.flatnonzero((training.labels != UNKNOWN).any(axis=0))
             margin = self.margin[:, moved] = self.classifier.decision_cached(self.X, moved)
-            self.scores[:, moved] = self._rescore(Outputs(margin, self.classifier.calibrated(margin, moved)), moved)
+            self.scores[:, moved] = self._rescore(
+                Outputs(margin, self.classifier.calibrated(margin, moved)), moved
+            )
         return len(rows)
 
     def apply(self, pending: pd.DataFrame) -> pd.DataFrame:
@@ -360,13 +451,20 @@ class LiveScores:
         known = at.notna() & pending["code"].isin(col)
         out = pending.assign(stored_score=pending["score"])
         if known.any():
-            out.loc[known, "score"] = self.scores[at[known].astype(int).to_numpy(),
-                                                  pending.loc[known, "code"].map(col).astype(int).to_numpy()]
+            out.loc[known, "score"] = self.scores[
+                at[known].astype(int).to_numpy(), pending.loc[known, "code"].map(col).astype(int).to_numpy()
+            ]
         return out
 
 
-def queue(project: Project, *, mode: str = "uncertain", limit: int | None = 20, code: str | None = None,
-          document: str | None = None) -> pd.DataFrame:
+def queue(
+    project: Project,
+    *,
+    mode: str = "uncertain",
+    limit: int | None = 20,
+    code: str | None = None,
+    document: str | None = None,
+) -> pd.DataFrame:
     """Pending suggestions in review order (see ``clhs_mechanisms.queue.review_queue``)."""
     if code is not None:
         project.codebook.code(code)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import jsonschema
 import yaml
@@ -235,8 +235,13 @@ def _expanded_size(root: yaml.Node) -> int:
         node, ready = stack.pop()
         if id(node) in size:
             continue
-        children = ([n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode)
-                    else node.value if isinstance(node, yaml.SequenceNode) else [])
+        children = (
+            [n for pair in node.value for n in pair]
+            if isinstance(node, yaml.MappingNode)
+            else node.value
+            if isinstance(node, yaml.SequenceNode)
+            else []
+        )
         if not ready:
             stack.append((node, True))
             stack.extend((child, False) for child in children if id(child) not in size)
@@ -244,15 +249,19 @@ def _expanded_size(root: yaml.Node) -> int:
         size[id(node)] = 1 + sum(size.get(id(child), 0) for child in children)
         depth[id(node)] = 1 + max((depth.get(id(child), 0) for child in children), default=0)
         if size[id(node)] > MAX_YAML_NODES or depth[id(node)] > MAX_YAML_DEPTH:
-            raise CodebookError(f"the YAML is too large or too deeply nested once its aliases are expanded "
-                                f"(limits: {MAX_YAML_NODES:,} values, {MAX_YAML_DEPTH} levels)")
+            raise CodebookError(
+                f"the YAML is too large or too deeply nested once its aliases are expanded "
+                f"(limits: {MAX_YAML_NODES:,} values, {MAX_YAML_DEPTH} levels)"
+            )
     return size[id(root)]
 
 
 def _parse(text: str, name: str) -> _Located:
     if len(text) > MAX_CODEBOOK_CHARS:
-        raise CodebookError(f"too large for a codebook ({len(text):,} characters; the limit is "
-                            f"{MAX_CODEBOOK_CHARS:,})", where=name)
+        raise CodebookError(
+            f"too large for a codebook ({len(text):,} characters; the limit is {MAX_CODEBOOK_CHARS:,})",
+            where=name,
+        )
     loader = None
     try:
         loader = _LineLoader(text)
@@ -266,7 +275,9 @@ def _parse(text: str, name: str) -> _Located:
                 raise CodebookError(exc.message, where=f"{name}:{node.start_mark.line + 1}") from None
         data = loader.construct_document(node) if node is not None else None
     except RecursionError:
-        raise CodebookError(f"the YAML is nested too deeply (more than {MAX_YAML_DEPTH} levels)", where=name) from None
+        raise CodebookError(
+            f"the YAML is nested too deeply (more than {MAX_YAML_DEPTH} levels)", where=name
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -351,8 +362,12 @@ def _schema_errors(data: Any, errors: _Errors) -> None:
 def _pattern_errors(codes: list, errors: _Errors) -> None:
     """Each spaCy token pattern checked against spaCy's own pattern schema, so that a pattern the
     Matcher would refuse is refused here, with its line, not later by every suggestion pass."""
-    patterns = [(i, j, pattern) for i, code in enumerate(codes) if isinstance(code, dict)
-                for j, pattern in enumerate(code.get("patterns") or [])]
+    patterns = [
+        (i, j, pattern)
+        for i, code in enumerate(codes)
+        if isinstance(code, dict)
+        for j, pattern in enumerate(code.get("patterns") or [])
+    ]
     if not patterns:
         return
     from spacy.schemas import validate_token_pattern  # spaCy is heavy: only when there are patterns
@@ -372,8 +387,10 @@ def _reference_errors(data: dict, errors: _Errors) -> None:
         for i, item in enumerate(items):
             ident = item.get("id") if isinstance(item, dict) else None
             if ident in seen:
-                errors.add((f"{kind}s" if kind == "code" else "domains", i, "id"),
-                           f"duplicate id '{ident}' (first defined at line {seen[ident]})")
+                errors.add(
+                    (f"{kind}s" if kind == "code" else "domains", i, "id"),
+                    f"duplicate id '{ident}' (first defined at line {seen[ident]})",
+                )
             elif ident:
                 seen[ident] = errors.located.line((f"{kind}s" if kind == "code" else "domains", i, "id"))
     code_ids = [c.get("id") for c in codes if isinstance(c, dict)]
@@ -442,7 +459,9 @@ def _build(data: dict, text: str, path: str | None) -> Codebook:
                 ),
                 cues=strs(c.get("cues")),
                 patterns=tuple(tuple(p) for p in c.get("patterns") or ()),
-                evidence=Evidence(ev["status"], ev.get("confidence"), ev.get("note", "") or "") if ev else None,
+                evidence=Evidence(ev["status"], ev.get("confidence"), ev.get("note", "") or "")
+                if ev
+                else None,
                 sources=strs(c.get("sources")),
             )
         )
@@ -484,8 +503,9 @@ def parse_codebook(text: str, name: str = "<codebook>", path: str | None = None)
     if data is None or (isinstance(data, dict) and not data):
         raise CodebookError("empty codebook (no content)", where=name)
     if not isinstance(data, dict):
-        raise CodebookError("a codebook must be a YAML mapping with id, title, version, domains, codes",
-                            where=f"{name}:1")
+        raise CodebookError(
+            "a codebook must be a YAML mapping with id, title, version, domains, codes", where=f"{name}:1"
+        )
     errors = _Errors(located, name)
     _schema_errors(data, errors)
     if not errors.items:
@@ -512,66 +532,6 @@ def load_codebook(path: str | Path) -> Codebook:
     if not text.strip():
         raise CodebookError("empty codebook file", where=str(p))
     return parse_codebook(text.replace("\r\n", "\n"), name=p.name, path=str(p))
-
-
-# ---------------------------------------------------------------------------
-# Lint
-
-
-@dataclass(frozen=True)
-class LintWarning:
-    """A codebook smell that is not an error: the codebook loads, but coders may stumble."""
-
-    code: str
-    kind: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
-
-
-def _norm(cue: str) -> str:
-    return " ".join(re.findall(r"[\w'-]+", cue.lower()))
-
-
-def _contains_phrase(haystack: str, phrase: str) -> bool:
-    return bool(phrase) and re.search(rf"(?<![\w'-]){re.escape(phrase)}(?![\w'-])", haystack) is not None
-
-
-def lint_codebook(codebook: Codebook, *, min_examples: int = 3, min_counterexamples: int = 2) -> list[LintWarning]:
-    """Warnings: too few examples, cues shared or nested between codes, examples that hit other codes' cues."""
-    warnings: list[LintWarning] = []
-    cue_owner: dict[str, list[str]] = {}
-    for code in codebook.codes:
-        if len(code.examples) < min_examples:
-            warnings.append(LintWarning(code.id, "examples", f"{len(code.examples)} examples (want >= {min_examples})"))
-        if len(code.counterexamples) < min_counterexamples:
-            warnings.append(LintWarning(code.id, "counterexamples",
-                                        f"{len(code.counterexamples)} counterexamples (want >= {min_counterexamples})"))
-        if not code.cues and not code.patterns:
-            warnings.append(LintWarning(code.id, "cues", "no cues or patterns: the cue matcher cannot suggest it"))
-        for cue in {_norm(c) for c in code.cues}:
-            cue_owner.setdefault(cue, []).append(code.id)
-    for cue, owners in sorted(cue_owner.items()):
-        if len(owners) > 1:
-            warnings.append(LintWarning(owners[0], "duplicate-cue", f"cue '{cue}' also used by {', '.join(owners[1:])}"))
-    cues = list(cue_owner.items())
-    for cue, owners in cues:
-        for other, other_owners in cues:
-            if cue != other and " " in other and _contains_phrase(other, cue):
-                for a in owners:
-                    for b in other_owners:
-                        if a != b:
-                            warnings.append(LintWarning(a, "overlapping-cue", f"cue '{cue}' is inside '{other}' of {b}"))
-    for code in codebook.codes:
-        for i, example in enumerate(code.examples):
-            text = _norm(example)
-            hits = sorted({o for cue, owners in cues for o in owners
-                           if o != code.id and code.id not in owners and _contains_phrase(text, cue)})
-            if hits:
-                warnings.append(LintWarning(code.id, "example-matches-other",
-                                            f"examples[{i}] also matches cues of {', '.join(hits)}"))
-    return warnings
 
 
 def shipped_codebook_path() -> Path:

@@ -6,21 +6,26 @@ from __future__ import annotations
 class ClhsError(Exception):
     """A problem with the user's input (a file, a codebook, a project, an id).
 
-    The CLI prints ``str(error)`` as one line and exits with code 2; the app shows it
-    as a message. Anything else that escapes is a bug in the library.
+    ``str(error)`` says what and where in the library's words (what the app shows); ``hint``
+    names the command or option that helps (``"clhs train"``, ``"--replace"``), which the CLI
+    adds to its one-line message before exiting with code 2. Anything else that escapes is a
+    bug in the library.
     """
 
-    def __init__(self, message: str, *, where: str | None = None) -> None:
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None) -> None:
         self.message = message
         self.where = where
+        self.hint = hint
         super().__init__(f"{where}: {message}" if where else message)
 
-    def __reduce__(self):  # keeps ``where`` when an error crosses from an import's reader process
-        return _restore, (type(self), self.message, self.where)
+    def __reduce__(
+        self,
+    ):  # keeps ``where`` and ``hint`` when an error crosses from an import's reader process
+        return _restore, (type(self), self.message, self.where, self.hint)
 
 
-def _restore(cls: type[ClhsError], message: str, where: str | None) -> ClhsError:
-    return cls(message, where=where)
+def _restore(cls: type[ClhsError], message: str, where: str | None, hint: str | None = None) -> ClhsError:
+    return cls(message, where=where, hint=hint)
 
 
 class CodebookError(ClhsError):

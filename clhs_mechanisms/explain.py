@@ -10,12 +10,12 @@ the surrounding turns rather than from the text itself.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from .errors import ClhsError
 from .store import Project
-from .suggest.base import Exemplar
+from .suggest.types import Exemplar
 
 COMPONENT_LABELS = {
     "cues": "cue phrases",
@@ -62,20 +62,30 @@ def context_words(score: float, components: dict[str, float]) -> str:
     if abs(added) < 0.05:
         return "The surrounding turns did not change this score: it rests on the text alone."
     if alone < 0 <= final:
-        return (f"Suggested because of the surrounding turns: the text alone scores {components['stacked']:.2f}, "
-                f"below its threshold of {components['stacked_threshold']:.2f}; the turns around it lift it over.")
+        return (
+            f"Suggested because of the surrounding turns: the text alone scores {components['stacked']:.2f}, "
+            f"below its threshold of {components['stacked_threshold']:.2f}; the turns around it lift it over."
+        )
     if final < 0 <= alone:
-        return (f"The text alone reaches the threshold ({components['stacked']:.2f} against "
-                f"{components['stacked_threshold']:.2f}), but the surrounding turns pull it below.")
+        return (
+            f"The text alone reaches the threshold ({components['stacked']:.2f} against "
+            f"{components['stacked_threshold']:.2f}), but the surrounding turns pull it below."
+        )
     share = abs(added) / (abs(alone) + abs(added))
     direction = "raised" if added > 0 else "lowered"
-    return f"The surrounding turns {direction} this score; {share:.0%} of its distance from the threshold comes from them."
+    return (
+        f"The surrounding turns {direction} this score; {share:.0%} of its distance from the threshold "
+        "comes from them."
+    )
 
 
 def readable_components(components: dict[str, float]) -> dict[str, float]:
     """The component scores under names a reader knows, without the thresholds."""
-    return {COMPONENT_LABELS.get(name, name): value for name, value in components.items()
-            if name not in HIDDEN_COMPONENTS}
+    return {
+        COMPONENT_LABELS.get(name, name): value
+        for name, value in components.items()
+        if name not in HIDDEN_COMPONENTS
+    }
 
 
 def explain(item: Mapping, *, model=None, role: str | None = None, k: int = 3) -> Explanation:
@@ -84,9 +94,17 @@ def explain(item: Mapping, *, model=None, role: str | None = None, k: int = 3) -
     finds the ``k`` most similar coded passages (speaker ``role`` of the segment)."""
     components = dict(item["components"])
     exemplars = model.exemplars(item["text"], item["code"], role, k) if model is not None and k else []
-    return Explanation(item["id"], item["code"], item["text"], float(item["score"]),
-                       float(components.get("threshold", 0.5)), list(item["evidence"]), components,
-                       context_words(float(item["score"]), components), exemplars)
+    return Explanation(
+        item["id"],
+        item["code"],
+        item["text"],
+        float(item["score"]),
+        float(components.get("threshold", 0.5)),
+        list(item["evidence"]),
+        components,
+        context_words(float(item["score"]), components),
+        exemplars,
+    )
 
 
 def explain_suggestion(project: Project, suggestion_id: str, *, k: int = 3) -> Explanation:
@@ -101,5 +119,6 @@ def explain_suggestion(project: Project, suggestion_id: str, *, k: int = 3) -> E
 
     model = load_current_model(project)[0] if k and current_model_info(project) is not None else None
     attributes = project.documents().set_index("name").at[item["document"], "attributes"]
-    return explain(item, model=model if hasattr(model, "exemplars") else None,
-                   role=(attributes or {}).get("role"), k=k)
+    return explain(
+        item, model=model if hasattr(model, "exemplars") else None, role=(attributes or {}).get("role"), k=k
+    )

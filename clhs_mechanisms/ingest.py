@@ -11,8 +11,9 @@ import dataclasses
 import gc
 import os
 from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator, Literal, Mapping, Sequence
+from typing import Literal
 
 from . import processes
 from .corpus import AttributeTable, Document, iter_files, read_files
@@ -52,18 +53,39 @@ def import_paths(
         workers = processes.cpus() if big and len(files) > FILES_PER_TASK else 0
     known = project.document_hashes()
     if workers > 0:
-        yield from _import_in_processes(project, files, workers, kind=kind, text_column=text_column,
-                                        segmenter=segmenter, known=known, replace=replace, coder=coder)
+        yield from _import_in_processes(
+            project,
+            files,
+            workers,
+            kind=kind,
+            text_column=text_column,
+            segmenter=segmenter,
+            known=known,
+            replace=replace,
+            coder=coder,
+        )
         return
-    for document, units in prepare(files, kind=kind, text_column=text_column, segmenter=segmenter, known=known):
+    for document, units in prepare(
+        files, kind=kind, text_column=text_column, segmenter=segmenter, known=known
+    ):
         yield _store(project, segmenter, document, units, known=known, replace=replace, coder=coder)
 
 
-def _store(project: Project, segmenter: Segmenter, document: Document, units: list[Segment] | None, *,
-           known: Mapping[str, str], replace: bool, coder: str) -> ImportResult:
+def _store(
+    project: Project,
+    segmenter: Segmenter,
+    document: Document,
+    units: list[Segment] | None,
+    *,
+    known: Mapping[str, str],
+    replace: bool,
+    coder: str,
+) -> ImportResult:
     changed = units is not None  # new or changed when the import started (``known``)
     if not changed:  # segment only if someone changed it since
-        units = [] if project.document_sha256(document.name) == document.sha256 else segmenter.segment(document)
+        units = (
+            [] if project.document_sha256(document.name) == document.sha256 else segmenter.segment(document)
+        )
     result = project.import_document(document, units, replace=replace, coder=coder)
     if changed and result.status == "unchanged":  # stored since the import started: by this import (a
         # reader process killed before it reported, whose task is run again here) or by another
@@ -71,8 +93,14 @@ def _store(project: Project, segmenter: Segmenter, document: Document, units: li
     return result
 
 
-def prepare(files: Iterable[tuple[Path, AttributeTable | None]], *, kind: str | None, text_column: str,
-            segmenter: Segmenter, known: Mapping[str, str]) -> Iterator[Prepared]:
+def prepare(
+    files: Iterable[tuple[Path, AttributeTable | None]],
+    *,
+    kind: str | None,
+    text_column: str,
+    segmenter: Segmenter,
+    known: Mapping[str, str],
+) -> Iterator[Prepared]:
     """Read and segment files in order; documents whose hash is in ``known`` are not segmented.
 
     A file that cannot be read raises its error after every document before it.
@@ -149,10 +177,18 @@ def _reader_task(*task) -> tuple[list[ImportResult], Exception | None]:
     return _import_task(_reader["project"], _reader["turns"], *task)
 
 
-def _import_task(project: Project, turns: _Turns | None, index: int,
-                 files: Sequence[tuple[Path, AttributeTable | None]], kind: str | None, text_column: str,
-                 segmenter: Segmenter, known: Mapping[str, str], replace: bool,
-                 coder: str) -> tuple[list[ImportResult], Exception | None]:
+def _import_task(
+    project: Project,
+    turns: _Turns | None,
+    index: int,
+    files: Sequence[tuple[Path, AttributeTable | None]],
+    kind: str | None,
+    text_column: str,
+    segmenter: Segmenter,
+    known: Mapping[str, str],
+    replace: bool,
+    coder: str,
+) -> tuple[list[ImportResult], Exception | None]:
     """Read and segment task ``index``'s files, then, in its turn, store them: the results, and
     the error that stopped the task, if any. Reading runs while another process stores."""
     prepared, results, error = [], [], None
@@ -165,7 +201,9 @@ def _import_task(project: Project, turns: _Turns | None, index: int,
         return [], None
     try:
         for document, units in prepared:
-            results.append(_store(project, segmenter, document, units, known=known, replace=replace, coder=coder))
+            results.append(
+                _store(project, segmenter, document, units, known=known, replace=replace, coder=coder)
+            )
     except Exception as exc:
         error = exc
     finally:
@@ -174,23 +212,47 @@ def _import_task(project: Project, turns: _Turns | None, index: int,
     return results, error
 
 
-def _import_in_processes(project: Project, files: list[tuple[Path, AttributeTable | None]], workers: int, *,
-                         kind: str | None, text_column: str, segmenter: Segmenter, known: Mapping[str, str],
-                         replace: bool, coder: str) -> Iterator[ImportResult]:
+def _import_in_processes(
+    project: Project,
+    files: list[tuple[Path, AttributeTable | None]],
+    workers: int,
+    *,
+    kind: str | None,
+    text_column: str,
+    segmenter: Segmenter,
+    known: Mapping[str, str],
+    replace: bool,
+    coder: str,
+) -> Iterator[ImportResult]:
     """The import in ``workers`` reader processes that each read, segment and store
     ``FILES_PER_TASK`` files at a time (see :class:`_Turns`); here if the processes break
     (documents a killed process stored are reported as this import's, not as ``unchanged``)."""
     context = processes.context()
     turns = _Turns(context)
-    tasks = [(k, files[i:i + FILES_PER_TASK], kind, text_column, segmenter,
-              {path.name: known[path.name] for path, _ in files[i:i + FILES_PER_TASK] if path.name in known},
-              replace, coder)
-             for k, i in enumerate(range(0, len(files), FILES_PER_TASK))]
+    tasks = [
+        (
+            k,
+            files[i : i + FILES_PER_TASK],
+            kind,
+            text_column,
+            segmenter,
+            {path.name: known[path.name] for path, _ in files[i : i + FILES_PER_TASK] if path.name in known},
+            replace,
+            coder,
+        )
+        for k, i in enumerate(range(0, len(files), FILES_PER_TASK))
+    ]
     url = project.engine.url.render_as_string(hide_password=False)
     try:
         for results, error in processes.map_in_order(
-                _reader_task, tasks, workers, here=lambda *task: _import_task(project, None, *task),
-                initializer=_start_reader, initargs=(project.directory, url, turns), mp_context=context):
+            _reader_task,
+            tasks,
+            workers,
+            here=lambda *task: _import_task(project, None, *task),
+            initializer=_start_reader,
+            initargs=(project.directory, url, turns),
+            mp_context=context,
+        ):
             yield from results
             if error is not None:
                 raise error

@@ -6,8 +6,8 @@ No model downloads exist here: a blank English pipeline with the rule-based
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable, Optional
 
 import numpy as np
 import spacy
@@ -40,7 +40,11 @@ class LookupLemmatizer(EnglishLemmatizer):
             self._validate_tables(Errors.E1004)
         if not len(doc):
             return doc
-        table, strings, lemma_of = self.lookups.get_table("lemma_lookup", {}), self.vocab.strings, self._lemma_of
+        table, strings, lemma_of = (
+            self.lookups.get_table("lemma_lookup", {}),
+            self.vocab.strings,
+            self._lemma_of,
+        )
         if len(lemma_of) > 1_000_000:
             lemma_of.clear()
         orths = doc.to_array(ORTH).tolist()
@@ -61,12 +65,20 @@ class LookupLemmatizer(EnglishLemmatizer):
         return doc
 
 
-@English.factory("clhs_lookup_lemmatizer", assigns=["token.lemma"],
-                 default_config={"model": None, "mode": "lookup", "overwrite": False,
-                                 "scorer": {"@scorers": "spacy.lemmatizer_scorer.v1"}},
-                 default_score_weights={"lemma_acc": 1.0})
-def make_lookup_lemmatizer(nlp: Language, model, name: str, mode: str, overwrite: bool,
-                           scorer: Optional[Callable]) -> LookupLemmatizer:
+@English.factory(
+    "clhs_lookup_lemmatizer",
+    assigns=["token.lemma"],
+    default_config={
+        "model": None,
+        "mode": "lookup",
+        "overwrite": False,
+        "scorer": {"@scorers": "spacy.lemmatizer_scorer.v1"},
+    },
+    default_score_weights={"lemma_acc": 1.0},
+)
+def make_lookup_lemmatizer(
+    nlp: Language, model, name: str, mode: str, overwrite: bool, scorer: Callable | None
+) -> LookupLemmatizer:
     return LookupLemmatizer(nlp.vocab, model, name, mode=mode, overwrite=overwrite, scorer=scorer)
 
 

@@ -11,9 +11,10 @@ import multiprocessing
 import os
 import threading
 from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 
 def forking() -> bool:
@@ -30,17 +31,30 @@ def context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if forking() else "spawn")
 
 
-def pool(workers: int, *, initializer: Callable | None = None, initargs: tuple = (),
-         mp_context: multiprocessing.context.BaseContext | None = None) -> ProcessPoolExecutor:
+def pool(
+    workers: int,
+    *,
+    initializer: Callable | None = None,
+    initargs: tuple = (),
+    mp_context: multiprocessing.context.BaseContext | None = None,
+) -> ProcessPoolExecutor:
     """A process pool of ``workers`` started by ``mp_context`` (default: :func:`context`); with
     fork, ``initargs`` reach the workers without pickling."""
-    return ProcessPoolExecutor(workers, mp_context=mp_context or context(), initializer=initializer,
-                               initargs=initargs)
+    return ProcessPoolExecutor(
+        workers, mp_context=mp_context or context(), initializer=initializer, initargs=initargs
+    )
 
 
-def map_in_order(fn: Callable, tasks: Sequence[tuple], workers: int, *, here: Callable | None = None,
-                 initializer: Callable | None = None, initargs: tuple = (),
-                 mp_context: multiprocessing.context.BaseContext | None = None) -> Iterator[Any]:
+def map_in_order(
+    fn: Callable,
+    tasks: Sequence[tuple],
+    workers: int,
+    *,
+    here: Callable | None = None,
+    initializer: Callable | None = None,
+    initargs: tuple = (),
+    mp_context: multiprocessing.context.BaseContext | None = None,
+) -> Iterator[Any]:
     """``fn(*task)`` for each task in ``workers`` processes (see :func:`pool`), results in task
     order, at most two per worker in flight. If the processes break (they could not start, or
     one was killed), the remaining tasks run here, with ``here`` (default ``fn``)."""

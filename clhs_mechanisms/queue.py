@@ -68,8 +68,14 @@ def learning_order(pending: pd.DataFrame, *, lean: float = LEAN) -> pd.DataFrame
     return df.iloc[np.lexsort((np.arange(len(df)), spread, rounds))]
 
 
-def review_queue(pending: pd.DataFrame, *, mode: str = "uncertain", limit: int | None = 20,
-                 code: str | None = None, document: str | None = None) -> pd.DataFrame:
+def review_queue(
+    pending: pd.DataFrame,
+    *,
+    mode: str = "uncertain",
+    limit: int | None = 20,
+    code: str | None = None,
+    document: str | None = None,
+) -> pd.DataFrame:
     """Pending suggestions in review order, with an ``uncertainty`` column (1 = on the threshold).
 
     Modes: ``uncertain`` (:func:`learning_order`: each code's most informative suggestion in

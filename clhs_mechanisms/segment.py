@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from typing import Iterable, Iterator, NamedTuple
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from spacy.language import Language
 
@@ -95,8 +96,13 @@ class Segmenter:
 
     def __reduce__(self):
         """Pickle the settings, not the default pipeline (rebuilt in the receiving process)."""
-        return _rebuild, (self.max_sentences, self.literature_max_sentences, self.code_interviewer,
-                          None if self._default_nlp else self.nlp, self.batch_size)
+        return _rebuild, (
+            self.max_sentences,
+            self.literature_max_sentences,
+            self.code_interviewer,
+            None if self._default_nlp else self.nlp,
+            self.batch_size,
+        )
 
     def _limit(self, document: Document) -> int | None:
         return self.literature_max_sentences if document.kind == "literature" else self.max_sentences
@@ -139,8 +145,10 @@ class Segmenter:
         document = job.document
         speakers = [turn.speaker for turn in document.turns]
         codable = [self.code_interviewer or not is_interviewer(speaker) for speaker in speakers]
-        return [Segment(document.name, t, index, s, e, document.text[s:e], speakers[t], codable[t])
-                for index, (t, s, e) in enumerate(job.spans)]
+        return [
+            Segment(document.name, t, index, s, e, document.text[s:e], speakers[t], codable[t])
+            for index, (t, s, e) in enumerate(job.spans)
+        ]
 
 
 class _Job:
@@ -150,8 +158,12 @@ class _Job:
 
     def __init__(self, document: Document, limit: int | None) -> None:
         self.document, self.limit = document, limit
-        self.pieces = [(t, start, end) for t, turn in enumerate(document.turns)
-                       for start, end in _paragraphs(document, turn) if end > start]
+        self.pieces = [
+            (t, start, end)
+            for t, turn in enumerate(document.turns)
+            for start, end in _paragraphs(document, turn)
+            if end > start
+        ]
         self.spans: list[tuple[int, int, int]] = list(self.pieces) if limit is None else []
         self.parsed = 0
 
@@ -175,5 +187,10 @@ class _Job:
 
 
 def _rebuild(max_sentences, literature_max_sentences, code_interviewer, nlp, batch_size) -> Segmenter:
-    return Segmenter(max_sentences=max_sentences, literature_max_sentences=literature_max_sentences,
-                     code_interviewer=code_interviewer, nlp=nlp, batch_size=batch_size)
+    return Segmenter(
+        max_sentences=max_sentences,
+        literature_max_sentences=literature_max_sentences,
+        code_interviewer=code_interviewer,
+        nlp=nlp,
+        batch_size=batch_size,
+    )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import numpy as np
+import pytest
 
 from clhs_mechanisms import Project, load_codebook
 from clhs_mechanisms.suggest import TrainingSet
@@ -55,16 +54,26 @@ def project(tmp_path, mini_codebook) -> Project:
 @pytest.fixture(scope="module")
 def mini_training(mini_codebook):
     """The small codebook's examples plus 15 labelled parent segments, enough to fit every suggester."""
-    rows = [("I give back to other families now.", "mot_help"), ("Helping others keeps me going.", "mot_help"),
-            ("We pay it forward for the next family.", "mot_help"), ("I came so other kids suffer less.", "mot_help"),
-            ("Other parents should have it easier than we did.", "mot_help"),
-            ("We needed the credit for certification.", "mot_credit"), ("It was required by my chair.", "mot_credit"),
-            ("The mandate came from the board.", "mot_credit"), ("Credit hours made me sign up.", "mot_credit"),
-            ("Our department required it for promotion.", "mot_credit"),
-            ("The registry form takes two minutes.", "ppi_registry"), ("Data go into the registry each visit.", "ppi_registry"),
-            ("The dashboard pulls registry data.", "ppi_registry"), ("We enter every visit in the registry.", "ppi_registry"),
-            ("Registry reports come monthly.", "ppi_registry")]
+    rows = [
+        ("I give back to other families now.", "mot_help"),
+        ("Helping others keeps me going.", "mot_help"),
+        ("We pay it forward for the next family.", "mot_help"),
+        ("I came so other kids suffer less.", "mot_help"),
+        ("Other parents should have it easier than we did.", "mot_help"),
+        ("We needed the credit for certification.", "mot_credit"),
+        ("It was required by my chair.", "mot_credit"),
+        ("The mandate came from the board.", "mot_credit"),
+        ("Credit hours made me sign up.", "mot_credit"),
+        ("Our department required it for promotion.", "mot_credit"),
+        ("The registry form takes two minutes.", "ppi_registry"),
+        ("Data go into the registry each visit.", "ppi_registry"),
+        ("The dashboard pulls registry data.", "ppi_registry"),
+        ("We enter every visit in the registry.", "ppi_registry"),
+        ("Registry reports come monthly.", "ppi_registry"),
+    ]
     codes = mini_codebook.code_ids
     labels = np.array([[int(c == code) for c in codes] for _, code in rows])
-    return TrainingSet.concat(TrainingSet.from_codebook(mini_codebook),
-                              TrainingSet([t for t, _ in rows], labels, codes, ["parent"] * len(rows)))
+    return TrainingSet.concat(
+        TrainingSet.from_codebook(mini_codebook),
+        TrainingSet([t for t, _ in rows], labels, codes, ["parent"] * len(rows)),
+    )

@@ -1,4 +1,5 @@
-"""Agreement statistics reproduce published reference values (tests/data/reference/agreement_vectors.json, copied from
+"""Agreement statistics reproduce published reference values (tests/data/reference/agreement_vectors.json,
+copied from
 the published vectors; see tests/data/README.md) to 1e-6.
 
 Every vector goes through the public functions; the binary and nominal ones also through the
@@ -49,8 +50,12 @@ def test_krippendorff_alpha(data, level, expected):
     assert krippendorff_alpha(data, level=level, weights=weights) == pytest.approx(expected, abs=TOL)
 
 
-ALSO = {"cohen_kappa": cohen_kappa, "scott_pi": scott_pi, "bennett_s": brennan_prediger,
-        "percent_agreement": percent_agreement}
+ALSO = {
+    "cohen_kappa": cohen_kappa,
+    "scott_pi": scott_pi,
+    "bennett_s": brennan_prediger,
+    "percent_agreement": percent_agreement,
+}
 
 
 def _also_cases():
@@ -83,7 +88,9 @@ def _sequence_cases():
         data = [_sequence(v["rater1"]), _sequence(v["rater2"])]
         expected = v["expected"] if isinstance(v["expected"], dict) else {"unweighted": v["expected"]}
         for weighting, value in expected.items():
-            yield pytest.param(data, None if weighting == "unweighted" else weighting, value, id=f"seq{i}-{weighting}")
+            yield pytest.param(
+                data, None if weighting == "unweighted" else weighting, value, id=f"seq{i}-{weighting}"
+            )
 
 
 @pytest.mark.parametrize("data, weighting, expected", list(_sequence_cases()))
@@ -106,7 +113,9 @@ def test_fleiss_1971():
     assert data.shape == (6, 30)
     assert fleiss_kappa(data) == pytest.approx(v["expected"], abs=TOL)
     assert krippendorff_alpha(data) == pytest.approx(v["krippendorff_alpha_nominal"], abs=TOL)
-    assert krippendorff_alpha(data, weights=np.ones(30)) == pytest.approx(v["krippendorff_alpha_nominal"], abs=TOL)
+    assert krippendorff_alpha(data, weights=np.ones(30)) == pytest.approx(
+        v["krippendorff_alpha_nominal"], abs=TOL
+    )
 
 
 def test_cooccurrence_c_coefficient():
@@ -119,9 +128,18 @@ def test_cooccurrence_c_coefficient():
 def _as_ratings(data: list[list]) -> pd.DataFrame:
     """A present/absent vector pair as the rating table the project-level functions use."""
     n = len(data[0])
-    table = pd.DataFrame({"code": "c", "document": [f"d{i}" for i in range(n)], "unit": [f"u{i}" for i in range(n)],
-                          "start": 0, "end": 1, "weight": 1.0, "A": np.array(data[0], dtype=float),
-                          "B": np.array(data[1], dtype=float)})
+    table = pd.DataFrame(
+        {
+            "code": "c",
+            "document": [f"d{i}" for i in range(n)],
+            "unit": [f"u{i}" for i in range(n)],
+            "start": 0,
+            "end": 1,
+            "weight": 1.0,
+            "A": np.array(data[0], dtype=float),
+            "B": np.array(data[1], dtype=float),
+        }
+    )
     table.attrs.update(unit="segment", coders=["A", "B"])
     return table
 
@@ -136,11 +154,12 @@ def test_agreement_table_reproduces_the_binary_vector():
     assert per_code["brennan_prediger"] == pytest.approx(v["also"]["bennett_s"], abs=TOL)
     # the vectorised path (used for the bootstrap) gives the same value as the library for the point estimate
     assert gwet_ac1(v["reliability_data"]) == pytest.approx(
-        out[(out["code"] == "c") & (out["statistic"] == "gwet_ac1")]["value"].iloc[0], abs=1e-12)
+        out[(out["code"] == "c") & (out["statistic"] == "gwet_ac1")]["value"].iloc[0], abs=1e-12
+    )
     assert (out["formula"].str.len() > 20).all()
 
 
-# -- irrCAC / Gwet (2014): Fleiss, AC1 and Brennan-Prediger with missing ratings ---------------------------------
+# -- irrCAC / Gwet (2014): Fleiss, AC1 and Brennan-Prediger with missing ratings --------------------------
 
 IRRCAC = json.loads((REFERENCE / "irrcac_vectors.json").read_text(encoding="utf-8"))
 MISSING_AWARE = {"fleiss_kappa": fleiss_kappa, "gwet_ac1": gwet_ac1, "brennan_prediger": brennan_prediger}
@@ -194,25 +213,44 @@ def test_irrcac_distribution_examples(vector):
 @pytest.mark.parametrize("vector", IRRCAC["tables"], ids=lambda v: v["name"])
 def test_irrcac_contingency_examples(vector):
     data = from_contingency(vector["table_rows_rater1"])
-    fns = {**MISSING_AWARE, "cohen_kappa": cohen_kappa, "scott_pi": scott_pi, "krippendorff_alpha": krippendorff_alpha,
-           "percent_agreement": percent_agreement}
+    fns = {
+        **MISSING_AWARE,
+        "cohen_kappa": cohen_kappa,
+        "scott_pi": scott_pi,
+        "krippendorff_alpha": krippendorff_alpha,
+        "percent_agreement": percent_agreement,
+    }
     for stat, expected in vector["expected"].items():
         assert fns[stat](data) == pytest.approx(expected, abs=TOL), stat
 
 
-@pytest.mark.parametrize("vector", IRRCAC["minimal"], ids=lambda v: f"{v['statistic']}-{len(v['reliability_data'])}")
+@pytest.mark.parametrize(
+    "vector", IRRCAC["minimal"], ids=lambda v: f"{v['statistic']}-{len(v['reliability_data'])}"
+)
 def test_irrcac_minimal_missing_cases(vector):
     data = [[np.nan if x is None else x for x in row] for row in vector["reliability_data"]]
     assert MISSING_AWARE[vector["statistic"]](data) == pytest.approx(vector["expected"], abs=TOL)
 
 
 def test_agreement_table_follows_gwet_with_missing_ratings():
-    """The project-level table (what the app and CLI show) gives the same AC1 and Fleiss as the functions when a
+    """The project-level table (what the app and CLI show) gives the same AC1 and Fleiss as the functions
+    when a
     coder did not rate some units: single-rated units count in the category shares, as in irrCAC."""
     data = [[0, 1, 0, 1, 1, np.nan], [0, 1, 1, np.nan, 1, 1], [0, np.nan, 1, 1, 1, 0]]
     n = len(data[0])
-    table = pd.DataFrame({"code": "c", "document": [f"d{i}" for i in range(n)], "unit": [f"u{i}" for i in range(n)],
-                          "start": 0, "end": 1, "weight": 1.0, "A": data[0], "B": data[1], "C": data[2]})
+    table = pd.DataFrame(
+        {
+            "code": "c",
+            "document": [f"d{i}" for i in range(n)],
+            "unit": [f"u{i}" for i in range(n)],
+            "start": 0,
+            "end": 1,
+            "weight": 1.0,
+            "A": data[0],
+            "B": data[1],
+            "C": data[2],
+        }
+    )
     table.attrs.update(unit="segment", coders=["A", "B", "C"])
     out = agreement(table, n_boot=0)
     group = out[(out["code"] == "c") & (out["n_coders"] == 3)].set_index("statistic")["value"]

@@ -1,4 +1,5 @@
-"""Analysis: co-occurrence, significance, strata, drill-down, agreement, machine coder, hypotheses, saturation.
+"""Analysis: co-occurrence, significance, strata, drill-down, agreement, machine coder, hypotheses,
+saturation.
 
 Pure functions are checked against hand-computed tables and independent computations
 (scipy, scikit-learn, brute-force shuffles); the ``clhs`` commands run on a small project.
@@ -45,8 +46,8 @@ from clhs_mechanisms.analysis import (
     saturation,
     scott_pi,
 )
-from clhs_mechanisms.analysis.agreement import _group_features, _group_stats, _pair_features, _pair_stats
 from clhs_mechanisms.analysis.hypotheses import contrast_side, mechanism_rule
+from clhs_mechanisms.analysis.reliability import group_features, group_stats, pair_features, pair_stats
 from clhs_mechanisms.cli import main
 from clhs_mechanisms.codebook import Hypothesis
 
@@ -55,15 +56,30 @@ from .conftest import DATA
 # -- small hand-made tables --------------------------------------------------------------------------
 
 # d1: four segments of 10 characters (0-9, 10-19, 20-29, 30-39), turns {0, 1} and {2, 3}; d2: three segments
-SEGMENTS = pd.DataFrame({
-    "document": ["d1"] * 4 + ["d2"] * 3, "idx": [0, 1, 2, 3, 0, 1, 2], "turn": [0, 0, 1, 1, 0, 1, 1],
-    "start": [0, 10, 20, 30, 0, 10, 20], "end": [9, 19, 29, 39, 9, 19, 29],
-    "text": ["s10", "s11", "s12", "s13", "s20", "s21", "s22"], "codable": True})
-CODINGS = pd.DataFrame({
-    "document": ["d1", "d1", "d1", "d2", "d2", "d1"], "code": ["A", "B", "A", "A", "B", "C"], "coder": "x",
-    "start": [0, 5, 20, 0, 12, 25], "end": [9, 15, 29, 5, 15, 35], "quote": ["qa1", "qb1", "qa2", "qa3", "qb2", "qc"]})
-DOCUMENTS = pd.DataFrame({"name": ["d1", "d2"], "case": ["P1", "P1"],
-                          "attributes": [{"role": "patient"}, {"role": "clinician"}]})
+SEGMENTS = pd.DataFrame(
+    {
+        "document": ["d1"] * 4 + ["d2"] * 3,
+        "idx": [0, 1, 2, 3, 0, 1, 2],
+        "turn": [0, 0, 1, 1, 0, 1, 1],
+        "start": [0, 10, 20, 30, 0, 10, 20],
+        "end": [9, 19, 29, 39, 9, 19, 29],
+        "text": ["s10", "s11", "s12", "s13", "s20", "s21", "s22"],
+        "codable": True,
+    }
+)
+CODINGS = pd.DataFrame(
+    {
+        "document": ["d1", "d1", "d1", "d2", "d2", "d1"],
+        "code": ["A", "B", "A", "A", "B", "C"],
+        "coder": "x",
+        "start": [0, 5, 20, 0, 12, 25],
+        "end": [9, 15, 29, 5, 15, 35],
+        "quote": ["qa1", "qb1", "qa2", "qa3", "qb2", "qc"],
+    }
+)
+DOCUMENTS = pd.DataFrame(
+    {"name": ["d1", "d2"], "case": ["P1", "P1"], "attributes": [{"role": "patient"}, {"role": "clinician"}]}
+)
 
 
 def _pair(table: pd.DataFrame, a: str, b: str) -> pd.Series:
@@ -74,8 +90,15 @@ def test_segment_incidence_maps_a_span_to_every_segment_it_touches():
     inc = incidence(CODINGS, SEGMENTS, unit="segment")
     assert inc.codes == ["A", "B", "C"]
     # B at 5-15 touches segments 0 and 1 of d1; C at 25-35 touches segments 2 and 3
-    assert inc.matrix.toarray().tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 1], [0, 0, 1], [1, 0, 0], [0, 1, 0],
-                                             [0, 0, 0]]
+    assert inc.matrix.toarray().tolist() == [
+        [1, 1, 0],
+        [0, 1, 0],
+        [1, 0, 1],
+        [0, 0, 1],
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0, 0],
+    ]
     assert inc.codings_outside == 0
 
 
@@ -97,12 +120,15 @@ def test_cooccurrence_counts_and_measures_by_hand():
     assert t["too_small"].all()  # three units per code cannot show anything
 
 
-@pytest.mark.parametrize("unit, expected", [
-    ("turn", {("A", "B"): (4, 3, 2, 1), ("A", "C"): (4, 3, 1, 1)}),
-    ("document", {("A", "B"): (2, 2, 2, 2), ("B", "C"): (2, 2, 1, 1)}),
-    ("case", {("A", "B"): (1, 1, 1, 1)}),
-    ("window", {("A", "B"): (5, 4, 4, 3), ("B", "C"): (5, 4, 2, 1)}),
-])
+@pytest.mark.parametrize(
+    "unit, expected",
+    [
+        ("turn", {("A", "B"): (4, 3, 2, 1), ("A", "C"): (4, 3, 1, 1)}),
+        ("document", {("A", "B"): (2, 2, 2, 2), ("B", "C"): (2, 2, 1, 1)}),
+        ("case", {("A", "B"): (1, 1, 1, 1)}),
+        ("window", {("A", "B"): (5, 4, 4, 3), ("B", "C"): (5, 4, 2, 1)}),
+    ],
+)
 def test_units(unit, expected):
     t = cooccurrence(CODINGS, SEGMENTS, DOCUMENTS, unit=unit, window=1, tests=unit not in ("case",))
     for (a, b), counts in expected.items():
@@ -113,8 +139,15 @@ def test_units(unit, expected):
 
 
 def test_span_relations():
-    cod = pd.DataFrame({"document": "d", "coder": "x", "code": ["A", "B", "B", "C", "A"],
-                        "start": [0, 5, 0, 2, 50], "end": [10, 8, 10, 20, 60]})
+    cod = pd.DataFrame(
+        {
+            "document": "d",
+            "coder": "x",
+            "code": ["A", "B", "B", "C", "A"],
+            "start": [0, 5, 0, 2, 50],
+            "end": [10, 8, 10, 20, 60],
+        }
+    )
     overlap = cooccurrence(cod, unit="span", relation="overlap")
     ab = _pair(overlap, "A", "B")
     # A(0-10) overlaps B(5-8) and B(0-10); A(50-60) overlaps nothing
@@ -130,16 +163,25 @@ def test_span_relations():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 80).flatmap(lambda N: st.tuples(
-    st.just(N), st.integers(0, N), st.integers(0, N))).flatmap(lambda t: st.tuples(
-        st.just(t[0]), st.just(t[1]), st.just(t[2]),
-        st.integers(max(0, t[1] + t[2] - t[0]), min(t[1], t[2])))))
+@given(
+    st.integers(1, 80)
+    .flatmap(lambda N: st.tuples(st.just(N), st.integers(0, N), st.integers(0, N)))
+    .flatmap(
+        lambda t: st.tuples(
+            st.just(t[0]),
+            st.just(t[1]),
+            st.just(t[2]),
+            st.integers(max(0, t[1] + t[2] - t[0]), min(t[1], t[2])),
+        )
+    )
+)
 def test_fisher_matches_scipy(table):
     N, n1, n2, x = table
     cells = [[x, n1 - x], [n2 - x, N - n1 - n2 + x]]
     for alternative in ("two-sided", "greater", "less"):
         assert fisher_p(N, n1, n2, x, alternative)[()] == pytest.approx(
-            stats.fisher_exact(cells, alternative=alternative)[1], rel=1e-7, abs=1e-12)
+            stats.fisher_exact(cells, alternative=alternative)[1], rel=1e-7, abs=1e-12
+        )
 
 
 def _fisher_grid() -> np.ndarray:
@@ -161,8 +203,12 @@ def test_one_sided_fisher_matches_scipy_on_a_grid_up_to_100000(alternative):
     (p about 1, whose first tail term underflows) and far in their own (p about 0)."""
     grid = _fisher_grid()
     got = fisher_p(grid[:, 0], grid[:, 1], grid[:, 2], grid[:, 3], alternative)
-    want = np.array([stats.fisher_exact([[x, a - x], [b - x, N - a - b + x]], alternative=alternative)[1]
-                     for N, a, b, x in grid])
+    want = np.array(
+        [
+            stats.fisher_exact([[x, a - x], [b - x, N - a - b + x]], alternative=alternative)[1]
+            for N, a, b, x in grid
+        ]
+    )
     np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-300)
     assert fisher_p(3000, 1500, 1500, 200, "greater")[()] == pytest.approx(1.0)
     assert fisher_p(10_000, 5000, 5000, 5000, "less")[()] == pytest.approx(1.0)
@@ -179,20 +225,26 @@ def test_two_sided_fisher_on_a_grid_up_to_100000():
         support = np.arange(max(0, a + b - N), min(a, b) + 1)
         logpmf = stats.hypergeom.logpmf(support, N, a, b)
         ratio = logpmf - stats.hypergeom.logpmf(x, N, a, b)
-        assert p == pytest.approx(min(1.0, np.exp(logpmf[ratio <= np.log1p(1e-7)]).sum()), rel=1e-8, abs=1e-300)
+        assert p == pytest.approx(
+            min(1.0, np.exp(logpmf[ratio <= np.log1p(1e-7)]).sum()), rel=1e-8, abs=1e-300
+        )
         if not ((ratio > np.log1p(1e-14)) & (ratio <= np.log1p(1e-7))).any():
             scipy_p = stats.fisher_exact([[x, a - x], [b - x, N - a - b + x]])[1]
             assert p == pytest.approx(scipy_p, rel=1e-8, abs=1e-300), (N, a, b, x)
             compared += 1
-    assert len(grid) - compared <= 4, "the tolerances differ only for a few near-ties (ties at the mode among them)"
+    assert len(grid) - compared <= 4, (
+        "the tolerances differ only for a few near-ties (ties at the mode among them)"
+    )
 
 
 def test_fisher_large_counts_vectorised():
     N, n1, n2, x = 1_000_000, np.array([50_000, 3_000]), np.array([30_000, 400_000]), np.array([1_600, 1_150])
     for alternative in ("two-sided", "greater", "less"):
         got = fisher_p(N, n1, n2, x, alternative)
-        want = [stats.fisher_exact([[a, b - a], [c - a, N - b - c + a]], alternative=alternative)[1]
-                for a, b, c in zip(x, n1, n2)]
+        want = [
+            stats.fisher_exact([[a, b - a], [c - a, N - b - c + a]], alternative=alternative)[1]
+            for a, b, c in zip(x, n1, n2)
+        ]
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
 
 
@@ -220,12 +272,26 @@ def test_permutation_test_matches_brute_force_shuffles():
         shuffled.append(int((a2 & b2).sum()))
     brute = (1 + np.sum(np.array(shuffled) >= observed)) / 4001
     counts = np.array([[a[docs == d].sum(), b[docs == d].sum()] for d in range(3)])
-    p = permutation_p(np.bincount(docs), counts, np.array([[0, 1]]), np.array([observed]), permutations=4000,
-                      alternative="greater", seed=1)
+    p = permutation_p(
+        np.bincount(docs),
+        counts,
+        np.array([[0, 1]]),
+        np.array([observed]),
+        permutations=4000,
+        alternative="greater",
+        seed=1,
+    )
     assert p[0] == pytest.approx(brute, abs=0.03)
     same = np.array([[a[docs == d].sum()] * 2 for d in range(3)])
-    p_same = permutation_p(np.bincount(docs), same, np.array([[0, 1]]), np.array([a.sum()]), permutations=500,
-                           alternative="greater", seed=1)
+    p_same = permutation_p(
+        np.bincount(docs),
+        same,
+        np.array([[0, 1]]),
+        np.array([a.sum()]),
+        permutations=500,
+        alternative="greater",
+        seed=1,
+    )
     assert p_same[0] < 0.01  # a code always with the other: almost no shuffle does as well
 
 
@@ -237,11 +303,23 @@ def test_cooccurrence_permutations_in_table():
 
 
 def test_stratified_by_attribute():
-    docs = pd.DataFrame({"name": [f"d{i}" for i in range(6)], "case": None,
-                         "attributes": [{"role": "patient" if i < 3 else "clinician"} for i in range(6)]})
-    segs = pd.DataFrame({"document": np.repeat(docs["name"], 4).to_numpy(), "idx": np.tile(range(4), 6),
-                         "turn": np.tile(range(4), 6), "start": np.tile([0, 10, 20, 30], 6),
-                         "end": np.tile([9, 19, 29, 39], 6), "codable": True})
+    docs = pd.DataFrame(
+        {
+            "name": [f"d{i}" for i in range(6)],
+            "case": None,
+            "attributes": [{"role": "patient" if i < 3 else "clinician"} for i in range(6)],
+        }
+    )
+    segs = pd.DataFrame(
+        {
+            "document": np.repeat(docs["name"], 4).to_numpy(),
+            "idx": np.tile(range(4), 6),
+            "turn": np.tile(range(4), 6),
+            "start": np.tile([0, 10, 20, 30], 6),
+            "end": np.tile([9, 19, 29, 39], 6),
+            "codable": True,
+        }
+    )
     rows = []
     for i in range(6):
         rows += [(f"d{i}", "A", 0, 5), (f"d{i}", "B", 1, 5 if i < 3 else 15), (f"d{i}", "B", 30, 35)]
@@ -265,12 +343,16 @@ def test_quotes_and_network():
     assert q["unit"].tolist() == ["d1#0"] and q["text"].tolist() == ["s10"]
     assert q["quotes_a"].iloc[0] == ["qa1"] and q["quotes_b"].iloc[0] == ["qb1"]
     spans = cooccurrence_quotes(CODINGS, SEGMENTS, "A", "C", unit="span")
-    assert spans[["quote_a", "quote_b", "overlap_start", "overlap_end"]].values.tolist() == [["qa2", "qc", 25, 29]]
+    assert spans[["quote_a", "quote_b", "overlap_start", "overlap_end"]].values.tolist() == [
+        ["qa2", "qc", 25, 29]
+    ]
     docs = cooccurrence_quotes(CODINGS, SEGMENTS, "A", "B", unit="document")
-    assert sorted(docs["unit"]) == ["d1", "d2"] and docs.set_index("unit").loc["d1", "quotes_a"] == ["qa1", "qa2"]
+    assert sorted(docs["unit"]) == ["d1", "d2"] and docs.set_index("unit").loc["d1", "quotes_a"] == [
+        "qa1",
+        "qa2",
+    ]
     t = cooccurrence(CODINGS, SEGMENTS)
-    net = cooccurrence_network(t, measure_name="jaccard", threshold=0.21,
-                               codebook=None)
+    net = cooccurrence_network(t, measure_name="jaccard", threshold=0.21, codebook=None)
     assert dict(zip(net.nodes["code"], net.nodes["frequency"])) == {"A": 3, "B": 3, "C": 2}
     assert net.edges[["source", "target"]].values.tolist() == [["A", "C"]]
     assert net.edges["weight"].iloc[0] == pytest.approx(0.25)
@@ -281,9 +363,18 @@ def test_quotes_and_network():
 
 def _two_coders() -> pd.DataFrame:
     segs = SEGMENTS
-    rows = [("d1", "A", "ana", 0, 9), ("d1", "A", "ben", 0, 9), ("d1", "A", "ana", 20, 29), ("d1", "B", "ana", 10, 19),
-            ("d1", "B", "ben", 12, 19), ("d1", "B", "ben", 30, 39), ("d2", "A", "ana", 0, 9), ("d2", "A", "ben", 0, 9),
-            ("d2", "B", "ben", 10, 19), ("d2", "A", "cleo", 0, 9)]
+    rows = [
+        ("d1", "A", "ana", 0, 9),
+        ("d1", "A", "ben", 0, 9),
+        ("d1", "A", "ana", 20, 29),
+        ("d1", "B", "ana", 10, 19),
+        ("d1", "B", "ben", 12, 19),
+        ("d1", "B", "ben", 30, 39),
+        ("d2", "A", "ana", 0, 9),
+        ("d2", "A", "ben", 0, 9),
+        ("d2", "B", "ben", 10, 19),
+        ("d2", "A", "cleo", 0, 9),
+    ]
     return pd.DataFrame(rows, columns=["document", "code", "coder", "start", "end"]), segs
 
 
@@ -310,7 +401,12 @@ def test_rating_table_and_cohen_by_hand():
     d = disagreements(r, texts={"d1": "x" * 40, "d2": "y" * 30})
     assert len(d) == 3 and d["unit"].tolist() == ["d1#2", "d1#3", "d2#1"]
     first = d.iloc[0]
-    assert (first["code"], first["unit"], first["coded_by"], first["not_coded_by"]) == ("A", "d1#2", ["ana"], ["ben"])
+    assert (first["code"], first["unit"], first["coded_by"], first["not_coded_by"]) == (
+        "A",
+        "d1#2",
+        ["ana"],
+        ["ben"],
+    )
     assert first["text"] == "x" * 9
 
 
@@ -320,8 +416,13 @@ def test_three_coders_with_missing_documents():
     assert r.loc[r["document"] == "d1", "cleo"].isna().all()  # cleo did not code d1
     out = agreement(r, n_boot=0)
     groups = out[out["n_coders"] == 3]
-    assert set(groups["statistic"]) == {"percent_agreement", "fleiss_kappa", "brennan_prediger", "gwet_ac1",
-                                        "krippendorff_alpha"}
+    assert set(groups["statistic"]) == {
+        "percent_agreement",
+        "fleiss_kappa",
+        "brennan_prediger",
+        "gwet_ac1",
+        "krippendorff_alpha",
+    }
     assert set(out[out["n_coders"] == 2]["coders"]) == {"ana + ben", "ana + cleo", "ben + cleo"}
     alpha = groups[(groups["code"] == "A") & (groups["statistic"] == "krippendorff_alpha")]["value"].iloc[0]
     a = r[r["code"] == "A"]
@@ -329,7 +430,9 @@ def test_three_coders_with_missing_documents():
 
 
 def test_character_units():
-    cod = pd.DataFrame({"document": "d", "code": "A", "coder": ["ana", "ben"], "start": [0, 5], "end": [10, 20]})
+    cod = pd.DataFrame(
+        {"document": "d", "code": "A", "coder": ["ana", "ben"], "start": [0, 5], "end": [10, 20]}
+    )
     r = rating_table(cod, None, coders=["ana", "ben"], unit="character", texts={"d": "z" * 40})
     assert r["weight"].sum() == 40
     out = agreement(r, n_boot=50).set_index(["code", "statistic"])
@@ -343,7 +446,9 @@ def test_character_units():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from([0, 1, None]), st.sampled_from([0, 1, None])), min_size=3, max_size=40))
+@given(
+    st.lists(st.tuples(st.sampled_from([0, 1, None]), st.sampled_from([0, 1, None])), min_size=3, max_size=40)
+)
 def test_vectorised_two_coder_statistics_match_the_libraries(pairs):
     a = np.array([np.nan if x is None else x for x, _ in pairs], dtype=float)
     b = np.array([np.nan if y is None else y for _, y in pairs], dtype=float)
@@ -352,19 +457,24 @@ def test_vectorised_two_coder_statistics_match_the_libraries(pairs):
         return
     V = np.where(np.isnan(np.vstack([a, b])), -1, np.vstack([a, b])).astype(int)
     w = np.ones(len(a))
-    T = _pair_features(V[0], V[1], 2, w).sum(axis=0).reshape(1, 2, 2)
-    mine = _pair_stats(T, 2)["cohen_kappa"][0]
+    T = pair_features(V[0], V[1], 2, w).sum(axis=0).reshape(1, 2, 2)
+    mine = pair_stats(T, 2)["cohen_kappa"][0]
     assert mine == pytest.approx(cohen_kappa_score(a[both], b[both]), abs=1e-9)
-    G = _group_features(V, 2, w).sum(axis=0, keepdims=True)
+    G = group_features(V, 2, w).sum(axis=0, keepdims=True)
     krippendorff = pytest.importorskip("krippendorff")
-    assert _group_stats(G, 2, np.array([0, 1]))["krippendorff_alpha"][0] == pytest.approx(
-        krippendorff.alpha(reliability_data=np.vstack([a, b]), level_of_measurement="nominal",
-                           value_domain=[0, 1]), abs=1e-9)
+    assert group_stats(G, 2, np.array([0, 1]))["krippendorff_alpha"][0] == pytest.approx(
+        krippendorff.alpha(
+            reliability_data=np.vstack([a, b]), level_of_measurement="nominal", value_domain=[0, 1]
+        ),
+        abs=1e-9,
+    )
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.lists(st.sampled_from([1, 2, 3, 5, None]), min_size=3, max_size=3), min_size=4, max_size=25),
-       st.sampled_from(["nominal", "ordinal", "interval", "ratio"]))
+@given(
+    st.lists(st.lists(st.sampled_from([1, 2, 3, 5, None]), min_size=3, max_size=3), min_size=4, max_size=25),
+    st.sampled_from(["nominal", "ordinal", "interval", "ratio"]),
+)
 def test_weighted_alpha_equals_the_package(units, level):
     pytest.importorskip("krippendorff")
     data = np.array([[np.nan if v is None else v for v in u] for u in units], dtype=float).T
@@ -372,12 +482,14 @@ def test_weighted_alpha_equals_the_package(units, level):
     if len(set(data[:, pairable][~np.isnan(data[:, pairable])])) < 2:
         return
     assert krippendorff_alpha(data, level=level, weights=np.ones(data.shape[1])) == pytest.approx(
-        krippendorff_alpha(data, level=level), abs=1e-9)
+        krippendorff_alpha(data, level=level), abs=1e-9
+    )
     # a weight of 2 is the same as the unit twice
     w = np.ones(data.shape[1])
     w[0] = 2
     assert krippendorff_alpha(data, level=level, weights=w) == pytest.approx(
-        krippendorff_alpha(np.hstack([data, data[:, :1]]), level=level), abs=1e-9)
+        krippendorff_alpha(np.hstack([data, data[:, :1]]), level=level), abs=1e-9
+    )
 
 
 def test_gwet_fleiss_randolph_by_hand():
@@ -390,32 +502,54 @@ def test_gwet_fleiss_randolph_by_hand():
     assert fleiss_kappa(three) == pytest.approx((2 / 3 - 0.625) / 0.375)
     assert gwet_ac1(three) == pytest.approx((2 / 3 - 0.375) / 0.625)
     assert brennan_prediger(three) == pytest.approx((2 / 3 - 0.5) / 0.5)
-    assert scott_pi(two) == pytest.approx((0.9 - (0.75 ** 2 + 0.25 ** 2)) / (1 - (0.75 ** 2 + 0.25 ** 2)))
+    assert scott_pi(two) == pytest.approx((0.9 - (0.75**2 + 0.25**2)) / (1 - (0.75**2 + 0.25**2)))
     assert math.isnan(cohen_kappa([[1, 1, 1], [1, 1, 1]]))  # one category: Pe = 1, kappa undefined
 
 
 def test_one_category_gives_ac1_and_bp_of_one_as_agreement_does():
-    """Every rating in one category: Pa = 1, so AC1 and Brennan-Prediger are 1 for any number of categories >= 2,
+    """Every rating in one category: Pa = 1, so AC1 and Brennan-Prediger are 1 for any number of categories
+    >= 2,
     whether or not the categories are named; the project-level table says the same. Fleiss and Scott stay
     undefined (Pe = 1)."""
     same = [[1, 1, 1, 1], [1, 1, 1, 1]]
     for kwargs in ({}, {"categories": [1]}, {"categories": [0, 1]}, {"categories": [0, 1, 2]}):
         assert gwet_ac1(same, **kwargs) == 1.0 and brennan_prediger(same, **kwargs) == 1.0
     assert math.isnan(fleiss_kappa(same)) and math.isnan(scott_pi(same))
-    table = pd.DataFrame({"code": "c", "document": [f"d{i}" for i in range(4)], "unit": [f"u{i}" for i in range(4)],
-                          "start": 0, "end": 1, "weight": 1.0, "A": 1.0, "B": 1.0})
+    table = pd.DataFrame(
+        {
+            "code": "c",
+            "document": [f"d{i}" for i in range(4)],
+            "unit": [f"u{i}" for i in range(4)],
+            "start": 0,
+            "end": 1,
+            "weight": 1.0,
+            "A": 1.0,
+            "B": 1.0,
+        }
+    )
     table.attrs.update(unit="segment", coders=["A", "B"])
     out = agreement(table, n_boot=0).query("code == 'c'").set_index("statistic")["value"]
     assert out["gwet_ac1"] == gwet_ac1(same) and out["brennan_prediger"] == brennan_prediger(same)
 
 
 def test_machine_codings_use_each_threshold():
-    sug = pd.DataFrame({"document": ["d1", "d1", "d1", "d2"], "start": [0, 10, 20, 0], "end": [9, 19, 29, 9],
-                        "text": ["a", "b", "c", "d"], "code": ["A", "A", "B", "A"], "score": [0.7, 0.4, 0.35, 0.9],
-                        "components": [{"threshold": 0.6}, {"threshold": 0.5}, {"threshold": 0.3}, {}],
-                        "status": ["pending", "pending", "decided", "stale"]})
+    sug = pd.DataFrame(
+        {
+            "document": ["d1", "d1", "d1", "d2"],
+            "start": [0, 10, 20, 0],
+            "end": [9, 19, 29, 9],
+            "text": ["a", "b", "c", "d"],
+            "code": ["A", "A", "B", "A"],
+            "score": [0.7, 0.4, 0.35, 0.9],
+            "components": [{"threshold": 0.6}, {"threshold": 0.5}, {"threshold": 0.3}, {}],
+            "status": ["pending", "pending", "decided", "stale"],
+        }
+    )
     cod, rated = machine_codings(sug)
-    assert list(zip(cod["start"], cod["code"])) == [(0, "A"), (20, "B")]  # 0.4 < 0.5; the stale one is ignored
+    assert list(zip(cod["start"], cod["code"])) == [
+        (0, "A"),
+        (20, "B"),
+    ]  # 0.4 < 0.5; the stale one is ignored
     assert rated == {"d1"}
     cod, _ = machine_codings(sug, threshold=0.3)
     assert len(cod) == 3
@@ -423,12 +557,29 @@ def test_machine_codings_use_each_threshold():
 
 def test_machine_agreement_beside_humans():
     cod, segs = _two_coders()
-    sug = pd.DataFrame({"document": ["d1", "d1", "d2"], "start": [0, 20, 0], "end": [9, 29, 9], "code": "A",
-                        "score": 0.9, "components": [{"threshold": 0.5}] * 3, "status": "pending"})
-    out = machine_agreement(cod.assign(coder_kind="human"), sug, segs, humans=["ana", "ben"], n_boot=0,
-                            statistics=["cohen_kappa", "percent_agreement"])
+    sug = pd.DataFrame(
+        {
+            "document": ["d1", "d1", "d2"],
+            "start": [0, 20, 0],
+            "end": [9, 29, 9],
+            "code": "A",
+            "score": 0.9,
+            "components": [{"threshold": 0.5}] * 3,
+            "status": "pending",
+        }
+    )
+    out = machine_agreement(
+        cod.assign(coder_kind="human"),
+        sug,
+        segs,
+        humans=["ana", "ben"],
+        n_boot=0,
+        statistics=["cohen_kappa", "percent_agreement"],
+    )
     assert set(out["kind"]) == {"machine-human", "human-human"}
-    row = out[(out["coders"] == "machine + ana") & (out["code"] == "A") & (out["statistic"] == "percent_agreement")]
+    row = out[
+        (out["coders"] == "machine + ana") & (out["code"] == "A") & (out["statistic"] == "percent_agreement")
+    ]
     assert row["value"].iloc[0] == pytest.approx(1.0)  # the machine coded exactly ana's A segments
     assert set(out["coders"]) == {"machine + ana", "machine + ben", "ana + ben"}
 
@@ -439,9 +590,16 @@ def test_machine_agreement_beside_humans():
 def _hypothesis_data(n_docs: int = 4, per_doc: int = 25, seed: int = 0):
     rng = np.random.default_rng(seed)
     docs = [f"d{i}" for i in range(n_docs)]
-    segs = pd.DataFrame({"document": np.repeat(docs, per_doc), "idx": np.tile(range(per_doc), n_docs),
-                         "turn": np.tile(range(per_doc), n_docs), "start": np.tile(np.arange(per_doc) * 10, n_docs),
-                         "end": np.tile(np.arange(per_doc) * 10 + 9, n_docs), "codable": True})
+    segs = pd.DataFrame(
+        {
+            "document": np.repeat(docs, per_doc),
+            "idx": np.tile(range(per_doc), n_docs),
+            "turn": np.tile(range(per_doc), n_docs),
+            "start": np.tile(np.arange(per_doc) * 10, n_docs),
+            "end": np.tile(np.arange(per_doc) * 10 + 9, n_docs),
+            "codable": True,
+        }
+    )
     rows = []
     for d, s in zip(segs["document"], segs["start"]):
         m = rng.random() < 0.3
@@ -455,22 +613,36 @@ def _hypothesis_data(n_docs: int = 4, per_doc: int = 25, seed: int = 0):
 
 
 def _h(id_, mechanism, outcome, contrast=(), expected="positive", unit="segment", note=""):
-    return Hypothesis(id=id_, statement="s", mechanism=tuple(mechanism), outcome=tuple(outcome), expected=expected,
-                      unit=unit, contrast=tuple(contrast), note=note)
+    return Hypothesis(
+        id=id_,
+        statement="s",
+        mechanism=tuple(mechanism),
+        outcome=tuple(outcome),
+        expected=expected,
+        unit=unit,
+        contrast=tuple(contrast),
+        note=note,
+    )
 
 
 def test_hypothesis_verdicts():
     cod, segs = _hypothesis_data()
-    hyps = [_h("H1", ["ppi_registry"], ["mot_help"], ["mot_credit"]),
-            _h("H2", ["mot_credit"], ["mot_help"]),
-            _h("H3", ["ppi_registry"], ["mot_help"], expected="negative"),
-            _h("H4", ["ppi_registry"], ["mot_nothing"]),
-            _h("H5", ["ppi_registry"], ["mot_help"], unit="document")]
+    hyps = [
+        _h("H1", ["ppi_registry"], ["mot_help"], ["mot_credit"]),
+        _h("H2", ["mot_credit"], ["mot_help"]),
+        _h("H3", ["ppi_registry"], ["mot_help"], expected="negative"),
+        _h("H4", ["ppi_registry"], ["mot_nothing"]),
+        _h("H5", ["ppi_registry"], ["mot_help"], unit="document"),
+    ]
     t = evaluate_hypotheses(cod, segs, None, hyps).set_index("hypothesis")
     assert t.loc["H1", "verdict"] == "supported"
     assert t.loc["H1", "contrast_side"] == "outcome"
-    m, o = (cod[cod["code"] == c][["document", "start"]].apply(tuple, axis=1).map(lambda x: (x[0], x[1] // 10 * 10))
-            for c in ("ppi_registry", "mot_help"))
+    m, o = (
+        cod[cod["code"] == c][["document", "start"]]
+        .apply(tuple, axis=1)
+        .map(lambda x: (x[0], x[1] // 10 * 10))
+        for c in ("ppi_registry", "mot_help")
+    )
     assert t.loc["H1", "n_mechanism"] == len(set(m)) and t.loc["H1", "n_both"] == len(set(m) & set(o))
     assert t.loc["H2", "verdict"] == "not supported"
     assert t.loc["H3", "verdict"] == "not supported"  # the association is positive, not negative
@@ -497,17 +669,30 @@ def test_contrast_side_and_conjunction_from_the_codebook():
 
 
 def test_saturation_curve():
-    cod = pd.DataFrame({"document": ["d1", "d1", "d2", "d3", "d3", "d4", "d5", "d6"],
-                        "code": ["A", "B", "A", "C", "A", "B", "A", "D"], "coder": "x",
-                        "start": [0, 5, 0, 0, 3, 0, 0, 0], "end": [9, 9, 5, 9, 9, 5, 4, 3]})
-    docs = pd.DataFrame({"name": [f"d{i}" for i in range(6, 0, -1)], "case": None,
-                         "attributes": [{"interview_date": f"2026-0{i}-01"} for i in range(6, 0, -1)]})
+    cod = pd.DataFrame(
+        {
+            "document": ["d1", "d1", "d2", "d3", "d3", "d4", "d5", "d6"],
+            "code": ["A", "B", "A", "C", "A", "B", "A", "D"],
+            "coder": "x",
+            "start": [0, 5, 0, 0, 3, 0, 0, 0],
+            "end": [9, 9, 5, 9, 9, 5, 4, 3],
+        }
+    )
+    docs = pd.DataFrame(
+        {
+            "name": [f"d{i}" for i in range(6, 0, -1)],
+            "case": None,
+            "attributes": [{"interview_date": f"2026-0{i}-01"} for i in range(6, 0, -1)],
+        }
+    )
     c = saturation(cod, None, docs, pair_unit="document", consecutive=2)
     assert c["document"].tolist() == ["d1", "d2", "d3", "d4", "d5", "d6"]
     assert c["n_new_codes"].tolist() == [2, 0, 1, 0, 0, 1] and c["total_codes"].iloc[-1] == 4
     assert c["new_pairs"].iloc[0] == ["A & B"] and c["new_pairs"].iloc[2] == ["A & C"]
     assert c.attrs["codes_saturated_at"] == 3 and c.attrs["pairs_saturated_at"] == 3
-    assert saturation(cod, None, docs, pair_unit="document", consecutive=3).attrs["codes_saturated_at"] is None
+    assert (
+        saturation(cod, None, docs, pair_unit="document", consecutive=3).attrs["codes_saturated_at"] is None
+    )
     rev = saturation(cod, None, docs, order=["d6", "d5", "d4", "d3", "d2", "d1"], pair_unit="document")
     assert rev["n_new_codes"].tolist() == [1, 1, 1, 1, 0, 0]
 
@@ -539,10 +724,18 @@ def test_bad_input_is_one_clear_error():
 
 # -- the commands on a project ---------------------------------------------------------------------------
 
-TURNS = ["We built the registry form together.", "I give back because someone helped me.",
-         "The dashboard made the credit easy.", "Honestly it was required.", "Other families matter to me.",
-         "Data entry happens once now.", "We share what we learn.", "My chair expects it of us.",
-         "The registry lets us see every centre.", "I want other kids to be spared that."]
+TURNS = [
+    "We built the registry form together.",
+    "I give back because someone helped me.",
+    "The dashboard made the credit easy.",
+    "Honestly it was required.",
+    "Other families matter to me.",
+    "Data entry happens once now.",
+    "We share what we learn.",
+    "My chair expects it of us.",
+    "The registry lets us see every centre.",
+    "I want other kids to be spared that.",
+]
 
 
 @pytest.fixture(scope="module")
@@ -552,9 +745,13 @@ def proj(tmp_path_factory):
     files.mkdir()
     for i in range(4):
         role = "patient" if i < 2 else "clinician"
-        body = "\n".join(f"Interviewer: Question {k}?\nP0{i}: {TURNS[(k + i) % len(TURNS)]}" for k in range(10))
-        (files / f"p0{i}.txt").write_text(f"---\nrole: {role}\nparticipant: P0{i}\ninterview_date: 2026-0{i + 1}-01\n"
-                                          f"---\n{body}\n", encoding="utf-8")
+        body = "\n".join(
+            f"Interviewer: Question {k}?\nP0{i}: {TURNS[(k + i) % len(TURNS)]}" for k in range(10)
+        )
+        (files / f"p0{i}.txt").write_text(
+            f"---\nrole: {role}\nparticipant: P0{i}\ninterview_date: 2026-0{i + 1}-01\n---\n{body}\n",
+            encoding="utf-8",
+        )
     project = Project.init(base / "proj", load_codebook(DATA / "mini_codebook.yaml"))
     list(import_paths(project, [files]))
     segs = project.segments(codable_only=True).reset_index(drop=True)
@@ -576,8 +773,16 @@ def proj(tmp_path_factory):
             project.add_coding(s.document, s.start, s.end, "mot_credit", coder="ben")
         if s.document == "p03.txt" and g % 2:
             project.add_coding(s.document, s.start, s.end, "mot_help", coder="dan")
-    rows = [{"segment_id": s.id, "code": "mot_help", "score": 0.8 if g % 4 == 0 else 0.2,
-             "components": {"threshold": 0.5}, "evidence": []} for g, s in enumerate(segs.itertuples())]
+    rows = [
+        {
+            "segment_id": s.id,
+            "code": "mot_help",
+            "score": 0.8 if g % 4 == 0 else 0.2,
+            "components": {"threshold": 0.5},
+            "evidence": [],
+        }
+        for g, s in enumerate(segs.itertuples())
+    ]
     project.add_suggestions(rows, method="test", model_version="t1")
     project.close()
     empty = Project.init(base / "empty", load_codebook(DATA / "mini_codebook.yaml"))
@@ -591,13 +796,16 @@ def run(proj):
 
     def invoke(*args: str, project: str = "proj"):
         return runner.invoke(main, [*args, "--project", str(proj / project)], catch_exceptions=False)
+
     return invoke
 
 
 def _one_line_error(result) -> str:
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.output, result.output
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.output, (
+        result.output
+    )
     return lines[0]
 
 
@@ -641,21 +849,47 @@ def test_cli_hypotheses(run, tmp_path):
 
 
 def test_cli_agreement(run, tmp_path):
-    result = run("agreement", "--coders", "ana", "ben", "--bootstrap", "50", "--disagreements",
-                 str(tmp_path / "d.csv"))
+    result = run(
+        "agreement", "--coders", "ana", "ben", "--bootstrap", "50", "--disagreements", str(tmp_path / "d.csv")
+    )
     assert result.exit_code == 0, result.output
     assert "(all codes)" in result.output and "cohen" in result.output and "De Vries" in result.output
     d = pd.read_csv(tmp_path / "d.csv")
     assert len(d) == 2 and set(d["code"]) == {"mot_help", "mot_credit"}
-    three = run("agreement", "--coders", "ana", "ben", "cleo", "--unit", "turn", "--format", "csv", "--bootstrap", "0")
+    three = run(
+        "agreement", "--coders", "ana", "ben", "cleo", "--unit", "turn", "--format", "csv", "--bootstrap", "0"
+    )
     df = pd.read_csv(pd.io.common.StringIO(three.output))
     assert {"ana + ben + cleo", "ana + cleo", "ben + cleo", "ana + ben"} <= set(df["coders"])
-    chars = run("agreement", "--coders", "ana", "ben", "--unit", "character", "--statistic", "cohen_kappa",
-                "--format", "json", "--bootstrap", "20")
+    chars = run(
+        "agreement",
+        "--coders",
+        "ana",
+        "ben",
+        "--unit",
+        "character",
+        "--statistic",
+        "cohen_kappa",
+        "--format",
+        "json",
+        "--bootstrap",
+        "20",
+    )
     js = json.loads(chars.output)
     assert js["unit"] == "character" and js["resample"] == "document"
-    machine = run("agreement", "--coders", "ana", "ben", "--machine", "--format", "csv", "--bootstrap", "0",
-                  "--statistic", "percent_agreement")
+    machine = run(
+        "agreement",
+        "--coders",
+        "ana",
+        "ben",
+        "--machine",
+        "--format",
+        "csv",
+        "--bootstrap",
+        "0",
+        "--statistic",
+        "percent_agreement",
+    )
     m = pd.read_csv(pd.io.common.StringIO(machine.output))
     row = m[(m["coders"] == "machine + ana") & (m["code"] == "mot_help")]
     assert row["value"].iloc[0] == pytest.approx(36 / 40)  # machine: g % 4 == 0; ana: also 1, 2, not 12, 28

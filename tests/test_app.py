@@ -27,13 +27,26 @@ def app_project(tmp_path, mini_codebook, monkeypatch):
     project = Project.init(tmp_path / "proj", mini_codebook)
     list(import_paths(project, [f]))
     segs = project.segments(codable_only=True)
-    project.add_suggestions([
-        {"segment_id": segs.id.iloc[0], "code": "mot_help", "score": 0.62,
-         "components": {"cues": 0.7, "threshold": 0.5},
-         "evidence": [{"start": 2, "end": 11, "text": "give back", "why": "cue 'give back'"}]},
-        {"segment_id": segs.id.iloc[-1], "code": "ppi_registry", "score": 0.55,
-         "components": {"threshold": 0.5}, "evidence": []},
-    ], method="ensemble", model_version="test")
+    project.add_suggestions(
+        [
+            {
+                "segment_id": segs.id.iloc[0],
+                "code": "mot_help",
+                "score": 0.62,
+                "components": {"cues": 0.7, "threshold": 0.5},
+                "evidence": [{"start": 2, "end": 11, "text": "give back", "why": "cue 'give back'"}],
+            },
+            {
+                "segment_id": segs.id.iloc[-1],
+                "code": "ppi_registry",
+                "score": 0.55,
+                "components": {"threshold": 0.5},
+                "evidence": [],
+            },
+        ],
+        method="ensemble",
+        model_version="test",
+    )
     monkeypatch.setenv("CLHS_PROJECT", str(project.directory))
     yield project
     from clhs_mechanisms.app.trainer import trainer
@@ -186,7 +199,9 @@ def test_background_retrain_refreshes_suggestions_down_to_the_pages_floor(app_pr
     job.join(timeout=300)
     assert job.message.startswith("retrained"), job.message
     pending = app_project.suggestions()
-    assert set(pending["model_version"]) and "test" not in set(pending["model_version"])  # rescored by the new model
+    assert set(pending["model_version"]) and "test" not in set(
+        pending["model_version"]
+    )  # rescored by the new model
     segments = app_project.segments(codable_only=True)
     reviewed = segments[segments["document"].isin(under_review)]
     # floor 0: every code of every segment under review, but the pair just decided
@@ -282,11 +297,27 @@ def test_review_explains_the_suggestion_in_plain_words(app_project):
     without internal names, and shows any user text escaped."""
     project = app_project
     segs = project.segments(codable_only=True)
-    project.add_suggestions([
-        {"segment_id": segs.id.iloc[1], "code": "mot_credit", "score": 0.9,
-         "components": {"cues": 0.2, "classifier": 0.3, "stacked": 0.2, "stacked_threshold": 0.4, "threshold": 0.5},
-         "evidence": [{"start": 0, "end": 4, "text": "[x](", "why": "cue phrase '[x](javascript:alert(1))'"}]},
-    ], method="ensemble", model_version="test")
+    project.add_suggestions(
+        [
+            {
+                "segment_id": segs.id.iloc[1],
+                "code": "mot_credit",
+                "score": 0.9,
+                "components": {
+                    "cues": 0.2,
+                    "classifier": 0.3,
+                    "stacked": 0.2,
+                    "stacked_threshold": 0.4,
+                    "threshold": 0.5,
+                },
+                "evidence": [
+                    {"start": 0, "end": 4, "text": "[x](", "why": "cue phrase '[x](javascript:alert(1))'"}
+                ],
+            }
+        ],
+        method="ensemble",
+        model_version="test",
+    )
     for sid in project.suggestions().query("code != 'mot_credit'")["id"]:
         project.decide(sid, "reject", coder="ben")  # the new suggestion is the only one left
     at = _app("review.py")

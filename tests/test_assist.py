@@ -30,7 +30,7 @@ def test_cold_start_cue_suggestions_carry_evidence(imported):
     give_back = pending[pending["code"] == "mot_help"].iloc[0]
     assert "threshold" in give_back["components"]
     ev = give_back["evidence"][0]
-    assert give_back["text"][ev["start"]:ev["end"]].lower() in ("give back", "give", "back")
+    assert give_back["text"][ev["start"] : ev["end"]].lower() in ("give back", "give", "back")
     assert imported.codings().empty  # a suggestion is never a coding
 
 
@@ -78,7 +78,9 @@ def test_cli_assist_commands(imported, tmp_path):
     assert _cli("decide", sid, "accept", "--coder", "ana", "--project", d).exit_code == 0
     twice = _cli("decide", sid, "reject", "--coder", "ben", "--project", d)
     assert twice.exit_code == 2 and "already decided (accept) by ana at" in twice.output
-    bad = _cli("decide", json.loads(lines[1])["id"], "accept", "--code", "mot_nope", "--coder", "ben", "--project", d)
+    bad = _cli(
+        "decide", json.loads(lines[1])["id"], "accept", "--code", "mot_nope", "--coder", "ben", "--project", d
+    )
     assert bad.exit_code == 2 and "unknown code 'mot_nope'" in bad.output
 
 
@@ -102,23 +104,38 @@ def test_cli_bad_input(project, tmp_path, mini_codebook_path):
     assert empty.exit_code == 2 and "no codable segments" in empty.output
     assert _cli("suggest", "--project", d).exit_code == 2  # no model yet: one-line message
     gold = tmp_path / "gold.jsonl"
-    gold.write_text('{"id": "a", "text": "I give back.", "codes": ["mot_help"]}\n'
-                    '{"id": "b", "text": "x", "codes": ["mot_nope"]}\n', encoding="utf-8")
+    gold.write_text(
+        '{"id": "a", "text": "I give back.", "codes": ["mot_help"]}\n'
+        '{"id": "b", "text": "x", "codes": ["mot_nope"]}\n',
+        encoding="utf-8",
+    )
     result = _cli("evaluate", "--gold", str(gold), "--codebook", str(mini_codebook_path))
     assert result.exit_code == 2 and "gold.jsonl:2" in result.output and "mot_nope" in result.output
 
 
 def test_cli_evaluate_json(tmp_path, mini_codebook_path):
     gold = tmp_path / "test.jsonl"
-    rows = [("We give back to other families.", ["mot_help"]), ("The dashboard shows every centre.", ["ppi_registry"]),
-            ("We joined because it was required.", ["mot_credit"]), ("Nice weather today.", [])]
-    gold.write_text("".join(json.dumps({"id": str(i), "text": t, "codes": c}) + "\n" for i, (t, c) in enumerate(rows)),
-                    encoding="utf-8")
-    result = _cli("evaluate", "--gold", str(gold), "--codebook", str(mini_codebook_path), "--method", "cues", "--json")
+    rows = [
+        ("We give back to other families.", ["mot_help"]),
+        ("The dashboard shows every centre.", ["ppi_registry"]),
+        ("We joined because it was required.", ["mot_credit"]),
+        ("Nice weather today.", []),
+    ]
+    gold.write_text(
+        "".join(json.dumps({"id": str(i), "text": t, "codes": c}) + "\n" for i, (t, c) in enumerate(rows)),
+        encoding="utf-8",
+    )
+    result = _cli(
+        "evaluate", "--gold", str(gold), "--codebook", str(mini_codebook_path), "--method", "cues", "--json"
+    )
     assert result.exit_code == 0, result.output
-    baseline = _cli("evaluate", "--gold", str(gold), "--codebook", str(mini_codebook_path), "--method", "keywords")
+    baseline = _cli(
+        "evaluate", "--gold", str(gold), "--codebook", str(mini_codebook_path), "--method", "keywords"
+    )
     assert baseline.exit_code == 0 and "keywords on 4 segments" in baseline.output
-    data = json.loads(result.stdout)  # a warning about texts shared with the codebook's examples goes to stderr
+    data = json.loads(
+        result.stdout
+    )  # a warning about texts shared with the codebook's examples goes to stderr
     assert set(data) >= {"micro", "macro", "mean_kappa", "per_code", "n_segments", "method", "overlap"}
     assert data["n_segments"] == 4 and 0 <= data["micro"]["f1"] <= 1
 
@@ -202,7 +219,9 @@ def test_explain_a_suggestion_library_and_cli(imported):
     why = explain_suggestion(imported, sid)
     assert why.suggestion_id == sid and why.context
     assert why.exemplars and all(ex.source and 0 <= ex.similarity <= 1 for ex in why.exemplars)
-    assert [ex.similarity for ex in why.exemplars] == sorted((ex.similarity for ex in why.exemplars), reverse=True)
+    assert [ex.similarity for ex in why.exemplars] == sorted(
+        (ex.similarity for ex in why.exemplars), reverse=True
+    )
     assert all(ex.text.strip() != why.text.strip() for ex in why.exemplars)
     for ev in pending["evidence"].explode().dropna():
         assert "stacked" not in ev["why"] and "pattern 1" not in ev["why"] and "cues:" not in ev["why"]

@@ -19,8 +19,16 @@ from clhs_mechanisms import Project, import_paths
 from clhs_mechanisms.cli.app import app_command
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _requirements() -> None:
@@ -49,12 +57,23 @@ def served(tmp_path, mini_codebook, transcript_file):
     project = Project.init(tmp_path / "proj", mini_codebook)
     list(import_paths(project, [transcript_file]))
     seg = project.segments(codable_only=True).iloc[0]
-    project.add_suggestions([{"segment_id": seg.id, "code": "mot_help", "score": 0.7,
-                              "components": {"threshold": 0.5}, "evidence": []}],
-                            method="ensemble", model_version="test")
+    project.add_suggestions(
+        [
+            {
+                "segment_id": seg.id,
+                "code": "mot_help",
+                "score": 0.7,
+                "components": {"threshold": 0.5},
+                "evidence": [],
+            }
+        ],
+        method="ensemble",
+        model_version="test",
+    )
     port = _free_port()
-    server = subprocess.Popen(app_command(project.directory, port), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, cwd=tmp_path)
+    server = subprocess.Popen(
+        app_command(project.directory, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:

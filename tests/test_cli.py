@@ -18,6 +18,7 @@ def run(tmp_path, monkeypatch):
 
     def invoke(*args: str, env: dict | None = None):
         return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+
     return invoke
 
 
@@ -72,10 +73,9 @@ def test_bad_codebook_exit_2(run, tmp_path, mini_codebook_path):
     assert not (tmp_path / "p2" / "project.db").exists()
 
 
-@pytest.mark.parametrize("content,expect", [
-    (b"", "empty"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64), "binary"),
-])
+@pytest.mark.parametrize(
+    "content,expect", [(b"", "empty"), (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64), "binary")]
+)
 def test_bad_files_exit_2(run, proj, tmp_path, content, expect):
     f = tmp_path / "bad.txt"
     f.write_bytes(content)
@@ -119,7 +119,9 @@ def test_demo_builds_a_project_from_the_shipped_corpus(run, tmp_path):
     info = json.loads(run("status", "--json", "--project", str(tmp_path / "demo")).output)
     assert info["codes"] == 35 and info["interviews"] >= 16 and info["literature"] >= 1
     assert info["cases"] >= 16 and info["codable_segments"] > 0
-    assert info["codings"] > 1000 and "hypotheses H1-H10" in result.output and "Cohen's kappa" in result.output
+    assert (
+        info["codings"] > 1000 and "hypotheses H1-H10" in result.output and "Cohen's kappa" in result.output
+    )
     again = run("demo", str(tmp_path / "demo"), "--no-app")
     assert again.exit_code == 2 and "--force" in again.output
     assert run("demo", str(tmp_path / "demo"), "--force", "--no-train", "--no-app").exit_code == 0
@@ -131,7 +133,9 @@ def test_import_with_reader_processes_reports_a_bad_file_in_one_line(run, proj, 
     folder = tmp_path / "many"
     folder.mkdir()
     for i in range(12):
-        (folder / f"t{i:02d}.txt").write_text(TRANSCRIPT.replace("Honestly", f"Honestly ({i})"), encoding="utf-8")
+        (folder / f"t{i:02d}.txt").write_text(
+            TRANSCRIPT.replace("Honestly", f"Honestly ({i})"), encoding="utf-8"
+        )
     (folder / "t09.txt").write_bytes(b"")
     line = _one_line_error(run("import", str(folder), "--workers", "2", "--project", str(proj)))
     assert "t09.txt" in line and "empty" in line

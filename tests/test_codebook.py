@@ -36,13 +36,16 @@ def test_unknown_code_suggests_close_match(mini_codebook):
 
 
 def test_unknown_exclude_target_names_line_and_field(mini_codebook_path):
-    text = _mini_text(mini_codebook_path).replace("code: mot_credit\n    examples:\n      - \"I do it",
-                                                   "code: mot_credti\n    examples:\n      - \"I do it")
+    text = _mini_text(mini_codebook_path).replace(
+        'code: mot_credit\n    examples:\n      - "I do it',
+        'code: mot_credti\n    examples:\n      - "I do it',
+    )
     line = text.splitlines().index("        code: mot_credti") + 1
     with pytest.raises(CodebookError) as err:
         parse_codebook(text, name="codebook.yaml")
     assert str(err.value).startswith(
-        f"codebook.yaml:{line}: code 'mot_help': exclude[0]: refers to unknown code 'mot_credti'")
+        f"codebook.yaml:{line}: code 'mot_help': exclude[0]: refers to unknown code 'mot_credti'"
+    )
 
 
 def test_malformed_yaml_reports_line(mini_codebook_path):
@@ -55,8 +58,12 @@ def test_duplicate_id(mini_codebook_path):
     text = _mini_text(mini_codebook_path).replace("- id: ppi_registry", "- id: mot_credit")
     with pytest.raises(CodebookError, match=r"and \d+ more errors") as err:
         parse_codebook(text, name="cb.yaml")
-    assert any(re.search(r"cb.yaml:\d+: code 'mot_credit': id: duplicate id 'mot_credit' \(first defined at line \d+\)", m)
-               for m in err.value.errors)
+    assert any(
+        re.search(
+            r"cb.yaml:\d+: code 'mot_credit': id: duplicate id 'mot_credit' \(first defined at line \d+\)", m
+        )
+        for m in err.value.errors
+    )
 
 
 def test_unknown_parent_and_cycle(mini_codebook_path):
@@ -64,16 +71,19 @@ def test_unknown_parent_and_cycle(mini_codebook_path):
     unknown = base.replace("    domain: ppi\n", "    domain: ppi\n    parent: ppi_nothing\n")
     with pytest.raises(CodebookError, match="parent: refers to unknown code 'ppi_nothing'"):
         parse_codebook(unknown, name="cb.yaml")
-    cycle = (base.replace("    domain: ppi\n", "    domain: ppi\n    parent: mot_help\n")
-             .replace("    label: Helping others\n    domain: mot\n",
-                      "    label: Helping others\n    domain: mot\n    parent: ppi_registry\n"))
+    cycle = base.replace("    domain: ppi\n", "    domain: ppi\n    parent: mot_help\n").replace(
+        "    label: Helping others\n    domain: mot\n",
+        "    label: Helping others\n    domain: mot\n    parent: ppi_registry\n",
+    )
     with pytest.raises(CodebookError, match="parent cycle"):
         parse_codebook(cycle, name="cb.yaml")
 
 
 def test_schema_error_names_field(mini_codebook_path):
     text = _mini_text(mini_codebook_path).replace("status: F-rel", "status: maybe")
-    with pytest.raises(CodebookError, match=r"cb.yaml:\d+: code 'ppi_registry': evidence.status: 'maybe' is not one of"):
+    with pytest.raises(
+        CodebookError, match=r"cb.yaml:\d+: code 'ppi_registry': evidence.status: 'maybe' is not one of"
+    ):
         parse_codebook(text, name="cb.yaml")
 
 
@@ -91,7 +101,9 @@ def test_empty_and_missing_files(tmp_path):
 
 
 def test_lint_reports_overlaps_and_thin_codes(mini_codebook_path):
-    text = _mini_text(mini_codebook_path).replace("      - dashboard\n", "      - dashboard\n      - credit\n")
+    text = _mini_text(mini_codebook_path).replace(
+        "      - dashboard\n", "      - dashboard\n      - credit\n"
+    )
     warnings = lint_codebook(parse_codebook(text))
     kinds = {(w.code, w.kind) for w in warnings}
     assert ("mot_credit", "duplicate-cue") in kinds
@@ -101,7 +113,8 @@ def test_lint_reports_overlaps_and_thin_codes(mini_codebook_path):
 
 def test_lint_example_matching_other_code(mini_codebook_path):
     text = _mini_text(mini_codebook_path).replace(
-        '"My chair expects it."', '"My chair expects it, and the dashboard shows it."')
+        '"My chair expects it."', '"My chair expects it, and the dashboard shows it."'
+    )
     hits = [w for w in lint_codebook(parse_codebook(text)) if w.kind == "example-matches-other"]
     assert [w.code for w in hits] == ["mot_credit"] and "ppi_registry" in hits[0].message
 
@@ -126,19 +139,27 @@ def test_shipped_codebook_matches_spec():
     assert "10.1002/lrh2.10278" in str(cb.framework.get("doi"))
 
 
-@pytest.mark.parametrize("text, message", [
-    # an alias bomb: 500 bytes that expand to a billion values
-    ('a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
-     + "".join(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 10)) + "codes: *a9\n",
-     "too large or too deeply nested once its aliases are expanded"),
-    ("x: " + "[" * 50_000 + "]" * 50_000, "nested too deeply"),
-    ("id: a\x00b\n", "malformed YAML: unacceptable character #x0000"),
-    ("id: x\ndescription: '" + "y" * 5_000_001 + "'\n", "too large for a codebook"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        # an alias bomb: 500 bytes that expand to a billion values
+        (
+            'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+            + "".join(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 10))
+            + "codes: *a9\n",
+            "too large or too deeply nested once its aliases are expanded",
+        ),
+        ("x: " + "[" * 50_000 + "]" * 50_000, "nested too deeply"),
+        ("id: a\x00b\n", "malformed YAML: unacceptable character #x0000"),
+        ("id: x\ndescription: '" + "y" * 5_000_001 + "'\n", "too large for a codebook"),
+    ],
+)
 def test_hostile_codebooks_get_a_one_line_error(text, message):
     with pytest.raises(CodebookError) as err:
         parse_codebook(text, "hostile.yaml")
-    assert message in str(err.value) and "\n" not in str(err.value) and str(err.value).startswith("hostile.yaml")
+    assert (
+        message in str(err.value) and "\n" not in str(err.value) and str(err.value).startswith("hostile.yaml")
+    )
 
 
 def test_aliases_within_limits_still_load(mini_codebook_path):
@@ -159,4 +180,6 @@ def test_an_invalid_spacy_pattern_is_refused_with_its_line(mini_codebook_path):
     lines[at] = lines[at].replace("LEMMA", "LEMA")  # a key spaCy's Matcher does not know
     with pytest.raises(CodebookError) as err:
         parse_codebook("\n".join(lines), "bad.yaml")
-    assert str(err.value).startswith(f"bad.yaml:{at + 1}:") and "not a valid spaCy token pattern" in str(err.value)
+    assert str(err.value).startswith(f"bad.yaml:{at + 1}:") and "not a valid spaCy token pattern" in str(
+        err.value
+    )

@@ -10,7 +10,16 @@ import pytest
 from clhs_mechanisms import import_paths
 from clhs_mechanisms.assist import _whole_documents, context_groups
 from clhs_mechanisms.suggest import Ensemble, TrainingSet, load_model, save_model
-from clhs_mechanisms.suggest.context import ContextStage, Layout, Place, group_ids, kappa_f1, logit, neighbour, turn_ids
+from clhs_mechanisms.suggest.context import (
+    ContextStage,
+    Layout,
+    Place,
+    group_ids,
+    kappa_f1,
+    logit,
+    neighbour,
+    turn_ids,
+)
 from clhs_mechanisms.suggest.evaluate import metrics
 
 
@@ -24,7 +33,7 @@ def _streaks(rng, documents: int, length: int = 30, codes: int = 4):
             while at < length:
                 run = rng.integers(2, 6)
                 if rng.random() < 0.25:
-                    y[at:at + run, j] = 1
+                    y[at : at + run, j] = 1
                 at += run + rng.integers(3, 10)
         labels.append(y)
         groups += [f"doc{d}"] * length
@@ -118,10 +127,12 @@ def test_context_stage_stays_off_without_whole_documents_and_spares_inactive_cod
 
 
 def test_gold_rows_are_grouped_by_document_in_reading_order(tmp_path, mini_codebook):
-    rows = [{"id": "b#2", "text": "Later in b.", "codes": [], "document": "b.txt", "start": 40},
-            {"id": "a#1", "text": "Only in a.", "codes": ["mot_help"], "document": "a.txt", "start": 0},
-            {"id": "b#1", "text": "Earlier in b.", "codes": [], "document": "b.txt", "start": 3},
-            {"id": "x", "text": "No document.", "codes": []}]
+    rows = [
+        {"id": "b#2", "text": "Later in b.", "codes": [], "document": "b.txt", "start": 40},
+        {"id": "a#1", "text": "Only in a.", "codes": ["mot_help"], "document": "a.txt", "start": 0},
+        {"id": "b#1", "text": "Earlier in b.", "codes": [], "document": "b.txt", "start": 3},
+        {"id": "x", "text": "No document.", "codes": []},
+    ]
     path = tmp_path / "gold.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     gold = TrainingSet.from_gold(path, mini_codebook)
@@ -130,12 +141,35 @@ def test_gold_rows_are_grouped_by_document_in_reading_order(tmp_path, mini_codeb
     both = TrainingSet.concat(TrainingSet.from_codebook(mini_codebook), gold)
     assert both.groups[-4:] == gold.groups and set(both.groups[:-4]) == {None}
     assert gold.subset([2, 0]).groups == ["a.txt", "b.txt"]
-    rows = [{"id": "e2", "text": "Excerpt two.", "codes": [], "source": "literature", "document": "t.csv",
-             "start": 20, "end": 32},
-            {"id": "e1", "text": "Excerpt one.", "codes": [], "source": "literature", "document": "t.csv",
-             "start": 0, "end": 12},
-            {"id": "s1", "text": "A turn.", "codes": [], "source": "interview", "document": "i.txt",
-             "start": 5, "end": 12}]
+    rows = [
+        {
+            "id": "e2",
+            "text": "Excerpt two.",
+            "codes": [],
+            "source": "literature",
+            "document": "t.csv",
+            "start": 20,
+            "end": 32,
+        },
+        {
+            "id": "e1",
+            "text": "Excerpt one.",
+            "codes": [],
+            "source": "literature",
+            "document": "t.csv",
+            "start": 0,
+            "end": 12,
+        },
+        {
+            "id": "s1",
+            "text": "A turn.",
+            "codes": [],
+            "source": "interview",
+            "document": "i.txt",
+            "start": 5,
+            "end": 12,
+        },
+    ]
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     gold = TrainingSet.from_gold(path, mini_codebook)
     # literature excerpts are independent units; a row with offsets knows its place
@@ -154,8 +188,13 @@ def test_ensemble_fits_the_context_stage_from_grouped_training_data(mini_codeboo
     texts, labels = list(mini_training.texts), mini_training.labels
     order = rng.permutation(len(texts))
     groups = [f"doc{i % 6}" for i in range(len(texts))]
-    grouped = TrainingSet([texts[i] for i in order], labels[order], mini_training.codes,
-                          [mini_training.roles[i] for i in order], groups=sorted(groups))
+    grouped = TrainingSet(
+        [texts[i] for i in order],
+        labels[order],
+        mini_training.codes,
+        [mini_training.roles[i] for i in order],
+        groups=sorted(groups),
+    )
     ens = Ensemble(mini_codebook, folds=3).fit(grouped)
     plain = Ensemble(mini_codebook, folds=3, context=False).fit(grouped)
     assert ens.context_.fitted and not plain.context_.fitted
@@ -176,7 +215,9 @@ def test_ensemble_fits_the_context_stage_from_grouped_training_data(mini_codeboo
     out = outputs["classifier"]
     for active in (ens.context_.active_.copy(), np.array([False, True, True])):
         ens.context_.active_ = active
-        stack = ens.stacker({n: o for n, o in outputs.items() if n != "classifier"}, "classifier", groups=docs)
+        stack = ens.stacker(
+            {n: o for n, o in outputs.items() if n != "classifier"}, "classifier", groups=docs
+        )
         full = stack(out)
         assert np.allclose(full, ens.score(sample, groups=docs))
         for codes in (np.array([1]), np.array([0, 2]), np.array([0])):
@@ -188,8 +229,9 @@ def test_project_literature_excerpts_have_no_neighbours(project, transcript_file
     """In a project, a transcript's segments stand beside each other; the rows of a literature
     table are independent units (no excerpt is another's context)."""
     table = transcript_file.parent / "papers.csv"
-    table.write_text("excerpt_id,text\nA,The registry made data entry easy.\nB,Parents pay it forward.\n",
-                     encoding="utf-8")
+    table.write_text(
+        "excerpt_id,text\nA,The registry made data entry easy.\nB,Parents pay it forward.\n", encoding="utf-8"
+    )
     list(import_paths(project, [transcript_file, table]))
     segs = project.segments(codable_only=True)
     places = context_groups(project, segs)
@@ -204,8 +246,10 @@ def test_a_one_row_literature_table_is_suggested_alone(project, tmp_path):
     from clhs_mechanisms.assist import suggest, train
 
     table = tmp_path / "one.csv"
-    table.write_text("excerpt_id,text\nA,Parents said they give back to other families through the network.\n",
-                     encoding="utf-8")
+    table.write_text(
+        "excerpt_id,text\nA,Parents said they give back to other families through the network.\n",
+        encoding="utf-8",
+    )
     list(import_paths(project, [table]))
     segs = project.segments(codable_only=True)
     assert context_groups(project, segs) == [None]

@@ -41,7 +41,7 @@ def write(path: Path, content: str | bytes) -> Path:
 
 
 def said(document: Document) -> list[tuple[str | None, str]]:
-    return [(turn.speaker, document.text[turn.start:turn.end]) for turn in document.turns]
+    return [(turn.speaker, document.text[turn.start : turn.end]) for turn in document.turns]
 
 
 def assert_error(error: pytest.ExceptionInfo[ReaderError], path: Path, *fragments: str) -> None:
@@ -91,7 +91,9 @@ def test_decode_normalises_line_ends_and_unicode() -> None:
     ],
     ids=["empty", "whitespace", "png", "pdf", "nul", "undecodable"],
 )
-def test_unreadable_text_files_are_reader_errors_naming_the_file(tmp_path: Path, content: bytes, fragment: str) -> None:
+def test_unreadable_text_files_are_reader_errors_naming_the_file(
+    tmp_path: Path, content: bytes, fragment: str
+) -> None:
     path = write(tmp_path / "interview.txt", content)
     with pytest.raises(ReaderError) as error:
         read_document(path)
@@ -141,7 +143,9 @@ def test_transcript_content_may_start_on_the_next_line(tmp_path: Path) -> None:
 def test_one_off_phrases_with_colons_are_not_labels(tmp_path: Path) -> None:
     text = "P01: We had three reasons:\nWhat we found: nothing.\nThe point was this: care.\n"
     document = read_transcript(write(tmp_path / "t.txt", text))
-    assert said(document) == [("P01", "We had three reasons:\nWhat we found: nothing.\nThe point was this: care.")]
+    assert said(document) == [
+        ("P01", "We had three reasons:\nWhat we found: nothing.\nThe point was this: care.")
+    ]
 
 
 def test_front_matter_becomes_attributes_and_leaves_the_text(tmp_path: Path) -> None:
@@ -154,7 +158,11 @@ def test_front_matter_becomes_attributes_and_leaves_the_text(tmp_path: Path) -> 
 
 @pytest.mark.parametrize(
     "text, line",
-    [("---\nsite: [unclosed\n---\nP01: hi\n", 3), ("---\nsite: a\nP01: hi\n", 1), ("---\n- a\n- b\n---\nP01: hi\n", 2)],
+    [
+        ("---\nsite: [unclosed\n---\nP01: hi\n", 3),
+        ("---\nsite: a\nP01: hi\n", 1),
+        ("---\n- a\n- b\n---\nP01: hi\n", 2),
+    ],
     ids=["bad-yaml", "unclosed", "not-a-mapping"],
 )
 def test_malformed_front_matter_names_file_and_line(tmp_path: Path, text: str, line: int) -> None:
@@ -193,9 +201,12 @@ def test_markdown_bold_labels_bullets_and_headings(tmp_path: Path) -> None:
 
 LABELS = ["Interviewer", "P01", "I", "Speaker 2", "Parent (Maria)"]
 PIECES = st.sampled_from(
-    list("ab Z\t\r\n.,'?-") + ["\r\n", "e\u0301", "\u0308", "😀", "👩\u200d⚕️", "你好", "ｶ", "\ufb01", "\u212b", "\u1100\u1161"]
+    list("ab Z\t\r\n.,'?-")
+    + ["\r\n", "e\u0301", "\u0308", "😀", "👩\u200d⚕️", "你好", "ｶ", "\ufb01", "\u212b", "\u1100\u1161"]
 )
-ANY_CHARACTER = st.characters(exclude_categories=("Cs", "Cc"), exclude_characters=":")  # ":" could make a label
+ANY_CHARACTER = st.characters(
+    exclude_categories=("Cs", "Cc"), exclude_characters=":"
+)  # ":" could make a label
 NASTY = st.lists(st.one_of(PIECES, ANY_CHARACTER), min_size=1, max_size=40).map("".join)
 
 
@@ -206,11 +217,20 @@ def expected_content(raw: str) -> str:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(turns=st.lists(st.tuples(st.sampled_from(LABELS), st.booleans(), NASTY), min_size=1, max_size=6))
 def test_offsets_slice_exactly_what_was_said(tmp_path: Path, turns: list[tuple[str, bool, str]]) -> None:
-    lines = [f"[00:{index:02d}:00] {label}: {content}" if stamped else f"{label}: {content}" for index, (label, stamped, content) in enumerate(turns)]
+    lines = [
+        f"[00:{index:02d}:00] {label}: {content}" if stamped else f"{label}: {content}"
+        for index, (label, stamped, content) in enumerate(turns)
+    ]
     document = read_transcript(write(tmp_path / "nasty.txt", "Title line\r\n" + "\r\n".join(lines)))
-    kept = [(index, label, stamped, expected_content(content)) for index, (label, stamped, content) in enumerate(turns) if expected_content(content)]
+    kept = [
+        (index, label, stamped, expected_content(content))
+        for index, (label, stamped, content) in enumerate(turns)
+        if expected_content(content)
+    ]
     assert said(document) == [(label, content) for _, label, _, content in kept]  # blank turns are skipped
-    assert [turn.time_start for turn in document.turns] == [index * 60.0 if stamped else None for index, _, stamped, _ in kept]
+    assert [turn.time_start for turn in document.turns] == [
+        index * 60.0 if stamped else None for index, _, stamped, _ in kept
+    ]
 
 
 # --- captions -----------------------------------------------------------------------------------
@@ -240,7 +260,10 @@ and one more thing
 
 def test_vtt_voice_tags_merge_consecutive_cues(tmp_path: Path) -> None:
     document = read_captions(write(tmp_path / "call.vtt", VTT))
-    assert document.text == "Dr. Okafor: Welcome & thanks for joining. Shall we start?\nMaria: Yes, please go on. and one more thing"
+    assert (
+        document.text == "Dr. Okafor: Welcome & thanks for joining. Shall we start?\n"
+        "Maria: Yes, please go on. and one more thing"
+    )
     assert said(document) == [
         ("Dr. Okafor", "Welcome & thanks for joining. Shall we start?"),
         ("Maria", "Yes, please go on. and one more thing"),
@@ -255,7 +278,10 @@ def test_srt_with_name_prefixes(tmp_path: Path) -> None:
         "3\r\n00:00:05,000 --> 00:00:07,000\r\nP03: She told me\r\nabout it.\r\n"
     )
     document = read_document(write(tmp_path / "call.srt", srt))
-    assert said(document) == [("Interviewer", "How did you join?"), ("P03", "Through a friend. She told me about it.")]
+    assert said(document) == [
+        ("Interviewer", "How did you join?"),
+        ("P03", "Through a friend. She told me about it."),
+    ]
     assert [(turn.time_start, turn.time_end) for turn in document.turns] == [(1.0, 2.5), (3.0, 7.0)]
 
 
@@ -265,7 +291,11 @@ def test_srt_with_name_prefixes(tmp_path: Path) -> None:
         ("WEBVTT\n\n00:00:01.000 --> 00:00:0x.000\nhi\n", 3, "00:00:0x.000"),
         ("WEBVTT\n\n00:00:05.000 --> 00:00:04.000\nhi\n", 3, "before it starts"),
         ("WEBVTT\n\n00:00:01.000 --> 00:00:02.000\na\n\n00:00:05.000 00:00:06.000\nb\n", 6, "-->"),
-        ("WEBVTT\n\n00:00:05.000 --> 00:00:06.000\na\n\n00:00:01.000 --> 00:00:02.000\nb\n", 6, "before the previous cue"),
+        (
+            "WEBVTT\n\n00:00:05.000 --> 00:00:06.000\na\n\n00:00:01.000 --> 00:00:02.000\nb\n",
+            6,
+            "before the previous cue",
+        ),
         ("00:00:01.000 --> 00:00:02.000\nhi\n", 1, "WEBVTT"),
     ],
     ids=["bad-timestamp", "end-before-start", "missing-arrow", "out-of-order", "no-header"],
@@ -345,7 +375,11 @@ def test_csv_with_custom_text_column_and_sniffed_semicolons(tmp_path: Path) -> N
     ]
     assert document.text == "The commons lowers the cost.\nSecond line.\n\nMany hands.\n\nNo authors here."
     assert dict(document.turns[0].attributes) == {
-        "Excerpt_ID": "E1", "Authors": "Okafor A, Lindqvist M", "Year": "2023", "Section": "results", "id": "E1",
+        "Excerpt_ID": "E1",
+        "Authors": "Okafor A, Lindqvist M",
+        "Year": "2023",
+        "Section": "results",
+        "id": "E1",
     }
     assert dict(document.turns[2].attributes) == {"Excerpt_ID": "E4", "Section": "discussion", "id": "E4"}
     assert any("row 4" in warning and "skipped" in warning for warning in document.warnings)
@@ -363,7 +397,10 @@ def test_xlsx_with_custom_text_column(tmp_path: Path) -> None:
     path = tmp_path / "lit.xlsx"
     workbook.save(path)
     document = read_document(path, text_column="Passage")
-    assert said(document) == [("Britto et al. (2018)", "Registries feed care and research."), ("3", "Row without id.")]
+    assert said(document) == [
+        ("Britto et al. (2018)", "Registries feed care and research."),
+        ("3", "Row without id."),
+    ]
     assert dict(document.turns[0].attributes) == {"authors": "Britto MT, et al.", "year": "2018", "id": "L1"}
     assert said(read_table(path, sheet="other")) == [("2", "From the second sheet.")]
 
@@ -396,9 +433,15 @@ def test_read_document_sets_name_hash_source_and_kind(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "name, fragments",
-    [("missing.txt", ["no such file"]), ("slides.pdf", ["unsupported file type '.pdf'", ".docx", ".vtt"]), ("folder", ["directory"])],
+    [
+        ("missing.txt", ["no such file"]),
+        ("slides.pdf", ["unsupported file type '.pdf'", ".docx", ".vtt"]),
+        ("folder", ["directory"]),
+    ],
 )
-def test_read_document_rejects_missing_unknown_and_folders(tmp_path: Path, name: str, fragments: list[str]) -> None:
+def test_read_document_rejects_missing_unknown_and_folders(
+    tmp_path: Path, name: str, fragments: list[str]
+) -> None:
     path = tmp_path / name
     if name == "slides.pdf":
         write(path, b"%PDF-1.7")
@@ -407,7 +450,17 @@ def test_read_document_rejects_missing_unknown_and_folders(tmp_path: Path, name:
     with pytest.raises(ReaderError) as error:
         read_document(path)
     assert_error(error, path, *fragments)
-    assert set(SUPPORTED_EXTENSIONS) == {".txt", ".md", ".markdown", ".vtt", ".srt", ".docx", ".csv", ".tsv", ".xlsx"}
+    assert set(SUPPORTED_EXTENSIONS) == {
+        ".txt",
+        ".md",
+        ".markdown",
+        ".vtt",
+        ".srt",
+        ".docx",
+        ".csv",
+        ".tsv",
+        ".xlsx",
+    }
 
 
 # --- attributes and folders ---------------------------------------------------------------------
@@ -416,9 +469,13 @@ def test_read_document_rejects_missing_unknown_and_folders(tmp_path: Path, name:
 def test_sidecar_attributes_fill_in_and_front_matter_wins(tmp_path: Path) -> None:
     table_path = write(tmp_path / "meta.csv", "File,Participant,Site,Role\np01.txt,P01,A,parent\n,P02,B,\n")
     table = AttributeTable.from_csv(table_path)
-    by_file = apply_attributes(read_document(write(tmp_path / "p01.txt", "---\nsite: Z\n---\nP01: hi\n")), table)
+    by_file = apply_attributes(
+        read_document(write(tmp_path / "p01.txt", "---\nsite: Z\n---\nP01: hi\n")), table
+    )
     assert dict(by_file.attributes) == {"Participant": "P01", "Site": "A", "Role": "parent", "site": "Z"}
-    by_participant = apply_attributes(read_document(write(tmp_path / "x.txt", "---\nparticipant: P02\nSite: C\n---\nP02: hi\n")), table)
+    by_participant = apply_attributes(
+        read_document(write(tmp_path / "x.txt", "---\nparticipant: P02\nSite: C\n---\nP02: hi\n")), table
+    )
     assert dict(by_participant.attributes) == {"Participant": "P02", "participant": "P02", "Site": "C"}
     assert any("Site" in warning for warning in by_participant.warnings)
 
@@ -462,10 +519,12 @@ def test_a_long_line_without_a_colon_is_text_not_a_label(tmp_path: Path) -> None
 
     long_line = "x" + " " * 40_000 + "y"
     path = tmp_path / "t.txt"
-    path.write_text(f"Interviewer: Go on?\nP01: {long_line}\nInterviewer: And then?\nP01: Done.\n", encoding="utf-8")
+    path.write_text(
+        f"Interviewer: Go on?\nP01: {long_line}\nInterviewer: And then?\nP01: Done.\n", encoding="utf-8"
+    )
     document = read_document(path)
     assert [t.speaker for t in document.turns] == ["Interviewer", "P01", "Interviewer", "P01"]
-    assert document.text[document.turns[1].start:document.turns[1].end] == long_line
+    assert document.text[document.turns[1].start : document.turns[1].end] == long_line
     assert match_label(long_line) is None and match_label(" " * 40_000 + "P01: hi") is None
     assert match_label("  - **Interviewer [00:00:04]:** so").name == "Interviewer"
     assert match_label("A" * 81 + ": text") is None
@@ -473,13 +532,14 @@ def test_a_long_line_without_a_colon_is_text_not_a_label(tmp_path: Path) -> None
 
 def test_mixed_encodings_are_decoded_line_by_line_and_said() -> None:
     """A UTF-8 file with one cp1252 line keeps its UTF-8 dashes (no "â€”") and names the line."""
-    data = ("P01: I said — yes.\n".encode("utf-8") + "P02: caf\xe9 \u2013 ok\n".encode("cp1252")
-            + "P01: über\n".encode("utf-8"))
+    data = (
+        "P01: I said — yes.\n".encode() + "P02: caf\xe9 \u2013 ok\n".encode("cp1252") + "P01: über\n".encode()
+    )
     text, warnings = decode_bytes(data, "mixed.txt")
     assert text == "P01: I said — yes.\nP02: café – ok\nP01: über\n"
     assert warnings == ["mixed encodings: line 2 decoded as cp1252, the rest as UTF-8"]
     with pytest.raises(ReaderError, match="cannot decode line 2"):
-        decode_bytes("é\n".encode("utf-8") + b"\x81\x81\n", "bad.txt")
+        decode_bytes("é\n".encode() + b"\x81\x81\n", "bad.txt")
 
 
 def test_word_and_excel_bombs_are_refused_before_parsing(tmp_path: Path, monkeypatch) -> None:
@@ -493,8 +553,11 @@ def test_word_and_excel_bombs_are_refused_before_parsing(tmp_path: Path, monkeyp
     doc.add_paragraph("P01: hello")
     doc.save(word)
     with zipfile.ZipFile(word, "a") as package:  # 4 MiB of one repeated paragraph: a few KiB packed
-        package.writestr("word/padding.xml", "<w:p><w:r><w:t>x</w:t></w:r></w:p>" * 120_000,
-                         compress_type=zipfile.ZIP_DEFLATED)
+        package.writestr(
+            "word/padding.xml",
+            "<w:p><w:r><w:t>x</w:t></w:r></w:p>" * 120_000,
+            compress_type=zipfile.ZIP_DEFLATED,
+        )
     assert word.stat().st_size < 100_000
     with pytest.raises(ReaderError, match="too large: unpacks to more than 1 MiB"):
         read_document(word)

@@ -13,9 +13,22 @@ from clhs_mechanisms import StoreError, import_paths
 def suggested(project, transcript_file):
     list(import_paths(project, [transcript_file]))
     segs = project.segments(codable_only=True)
-    rows = [{"segment_id": segs.id.iloc[0], "code": "mot_help", "score": 0.81,
-             "components": {"cues": 0.9}, "evidence": [{"start": 0, "end": 4, "text": "Hone", "why": "test"}]},
-            {"segment_id": segs.id.iloc[1], "code": "ppi_registry", "score": 0.4, "components": {}, "evidence": []}]
+    rows = [
+        {
+            "segment_id": segs.id.iloc[0],
+            "code": "mot_help",
+            "score": 0.81,
+            "components": {"cues": 0.9},
+            "evidence": [{"start": 0, "end": 4, "text": "Hone", "why": "test"}],
+        },
+        {
+            "segment_id": segs.id.iloc[1],
+            "code": "ppi_registry",
+            "score": 0.4,
+            "components": {},
+            "evidence": [],
+        },
+    ]
     project.add_suggestions(rows, method="ensemble", model_version="m1")
     return project
 
@@ -74,7 +87,9 @@ def test_bad_decisions(suggested):
     with pytest.raises(StoreError, match="unknown code 'mot_nothing'"):
         project.decide(sid, "edit", code="mot_nothing", coder="ana")
     with pytest.raises(StoreError, match="unknown code"):
-        project.add_suggestions([{"segment_id": "x", "code": "nope", "score": 1}], method="cues", model_version=None)
+        project.add_suggestions(
+            [{"segment_id": "x", "code": "nope", "score": 1}], method="cues", model_version=None
+        )
     assert project.suggestions().status.eq("pending").all()
 
 

@@ -46,7 +46,7 @@ def test_lines_are_valid_and_anchored(name, documents):
         assert set(row["codes"]) <= codes, f"{where}: unknown codes {set(row['codes']) - codes}"
         assert row["source"] in ("interview", "literature"), where
         text = documents[row["document"]]
-        assert text[row["start"]:row["end"]] == row["text"], where
+        assert text[row["start"] : row["end"]] == row["text"], where
 
 
 def _attributes() -> dict[str, dict]:
@@ -62,10 +62,27 @@ def test_corpus_size_and_variety():
     assert len(interviews) >= 78 and sorted(attributes) == interviews
     assert len({a["network"] for a in attributes.values()}) >= 11
     roles = collections.Counter(a["role"] for a in attributes.values())
-    assert {"pharmacist", "social_worker", "community_health_worker", "payer", "teen_patient",
-            "grandparent_carer", "data_analyst", "patient", "parent", "physician", "nurse", "qi_lead", "qi_coach",
-            "researcher", "hospital_leader", "young_adult_patient", "dietitian", "psychologist",
-            "community_manager"} <= set(roles)
+    assert {
+        "pharmacist",
+        "social_worker",
+        "community_health_worker",
+        "payer",
+        "teen_patient",
+        "grandparent_carer",
+        "data_analyst",
+        "patient",
+        "parent",
+        "physician",
+        "nurse",
+        "qi_lead",
+        "qi_coach",
+        "researcher",
+        "hospital_leader",
+        "young_adult_patient",
+        "dietitian",
+        "psychologist",
+        "community_manager",
+    } <= set(roles)
     assert {p.suffix for p in (CORPUS / "interviews").iterdir()} >= {".txt", ".md", ".vtt", ".srt", ".docx"}
     tables = list((CORPUS / "literature").iterdir())
     assert len(tables) >= 6 and {p.suffix for p in tables} == {".csv", ".xlsx"}
@@ -96,7 +113,9 @@ def test_double_coding_is_adjudicated_into_gold():
     assert len(second) >= 150 and [r["id"] for r in first] == [r["id"] for r in second]
     # round 2 double-coded at least a tenth of the segments of the documents it added
     first_round = tuple(f"int{n:02d}_" for n in range(1, 19)) + ("review_round1.", "review_round2.")
-    new = [r for r in _lines("train.jsonl") + _lines("test.jsonl") if not r["document"].startswith(first_round)]
+    new = [
+        r for r in _lines("train.jsonl") + _lines("test.jsonl") if not r["document"].startswith(first_round)
+    ]
     assert sum(r.get("round") == 2 for r in first) >= 0.1 * len(new) > 0
     gold = {r["id"]: set(r["codes"]) for r in _lines("train.jsonl") + _lines("test.jsonl")}
     adjudicated = {r["id"]: set(r["final"]) for r in _lines("adjudication.jsonl")}

@@ -13,9 +13,18 @@ from lxml import etree
 
 from clhs_mechanisms import ClhsError, Project, import_paths, load_codebook
 from clhs_mechanisms.cli import main
-from clhs_mechanisms.interop import (code_by_attribute, code_by_document, codebook_html, codebook_markdown,
-                                     codings_table, export_qdc, export_qdpx, import_qdc, import_qdpx,
-                                     training_examples)
+from clhs_mechanisms.interop import (
+    code_by_attribute,
+    code_by_document,
+    codebook_html,
+    codebook_markdown,
+    codings_table,
+    export_qdc,
+    export_qdpx,
+    import_qdc,
+    import_qdpx,
+    training_examples,
+)
 from clhs_mechanisms.interop.offsets import Selection, SourceText, choose_convention
 from clhs_mechanisms.interop.refi_common import SCHEMAS, provenance_guid
 from clhs_mechanisms.store import code_uuid
@@ -25,8 +34,14 @@ from .conftest import DATA, TRANSCRIPT
 REFI = DATA / "refi"
 NS = {"q": "urn:QDA-XML:project:1.0", "c": "urn:QDA-XML:codebook:1.0"}
 XSD_DIR = DATA / "refi-qda"
-FIXTURES = ["qualcoder_style.qdpx", "atlas_style.qdpx", "nvivo_style.qdpx", "inclusive_end.qdpx", "maxqda_style.qdpx",
-            "shared_selection.qdpx"]
+FIXTURES = [
+    "qualcoder_style.qdpx",
+    "atlas_style.qdpx",
+    "nvivo_style.qdpx",
+    "inclusive_end.qdpx",
+    "maxqda_style.qdpx",
+    "shared_selection.qdpx",
+]
 EXPECTED = json.loads((REFI / "expected.json").read_text(encoding="utf-8"))
 SECOND = """Interview with P02
 
@@ -37,7 +52,9 @@ P02: =HYPERLINK("x") was my joke entry. The registry form wants every visit, so 
 
 def validate(data: bytes, kind: str) -> etree._Element:
     """Parse ``data`` and validate it against the published REFI-QDA schema (tests/data/refi-qda)."""
-    schema = etree.XMLSchema(etree.parse(str(XSD_DIR / ("Project.xsd" if kind == "project" else "Codebook.xsd"))))
+    schema = etree.XMLSchema(
+        etree.parse(str(XSD_DIR / ("Project.xsd" if kind == "project" else "Codebook.xsd")))
+    )
     root = etree.fromstring(data)
     assert schema.validate(root.getroottree()), [f"{e.line}: {e.message}" for e in schema.error_log]
     return root
@@ -70,7 +87,9 @@ def qualcoder_read(path: Path) -> dict[str, list[tuple[str, int, int, str]]]:
                 code = codes.get(coding[0].get("targetGUID"))
                 row = (code, src.get("name"), pos0, pos1, owner)
                 if row in seen:
-                    continue  # sqlite3.IntegrityError: "Duplicated text coding for code and coder. Only one loaded."
+                    # QualCoder: sqlite3.IntegrityError,
+                    # "Duplicated text coding for code and coder. Only one loaded."
+                    continue
                 seen.add(row)
                 out.setdefault(owner, []).append((src.get("name"), pos0, pos1, code))
     return {coder: sorted(rows) for coder, rows in out.items()}
@@ -97,8 +116,9 @@ def built(tmp_path, mini_codebook):
     """A project with two interviews, codings by two people, memos on everything, decided suggestions."""
     files = tmp_path / "files"
     files.mkdir()
-    (files / "p01.txt").write_text("---\nparticipant: P01\nrole: parent\nsite: north\n---\n" + TRANSCRIPT,
-                                   encoding="utf-8")
+    (files / "p01.txt").write_text(
+        "---\nparticipant: P01\nrole: parent\nsite: north\n---\n" + TRANSCRIPT, encoding="utf-8"
+    )
     (files / "p02.txt").write_text("---\nparticipant: P02\nrole: clinician\n---\n" + SECOND, encoding="utf-8")
     project = Project.init(tmp_path / "proj", mini_codebook)
     list(import_paths(project, [files]))
@@ -119,10 +139,15 @@ def built(tmp_path, mini_codebook):
     project.add_memo("Segment memo.", coder="cy", target_type="segment", target_id=seg.id)
     segs = project.segments(document="p02.txt", codable_only=True)
     waiting = project.segments(document="p01.txt").set_index("idx").loc[2, "id"]  # "It took a while ..."
-    project.add_suggestions([{"segment_id": segs.id.iloc[0], "code": "ppi_registry", "score": 0.83},
-                             {"segment_id": segs.id.iloc[0], "code": "mot_help", "score": 0.51},
-                             {"segment_id": waiting, "code": "mot_credit", "score": 0.22}],
-                            method="ensemble", model_version="m1")
+    project.add_suggestions(
+        [
+            {"segment_id": segs.id.iloc[0], "code": "ppi_registry", "score": 0.83},
+            {"segment_id": segs.id.iloc[0], "code": "mot_help", "score": 0.51},
+            {"segment_id": waiting, "code": "mot_credit", "score": 0.22},
+        ],
+        method="ensemble",
+        model_version="m1",
+    )
     pending = project.suggestions().set_index("code")
     project.decide(pending.loc["ppi_registry", "id"], "accept", coder="cy")
     project.decide(pending.loc["mot_credit", "id"], "reject", coder="cy")
@@ -137,6 +162,7 @@ def fresh(tmp_path, mini_codebook):
     def make(name: str = "fresh") -> Project:
         made.append(Project.init(tmp_path / name, mini_codebook))
         return made[-1]
+
     yield make
     for p in made:
         p.close()
@@ -239,10 +265,14 @@ def test_qdpx_export_is_valid_and_complete(built, tmp_path):
         assert len(inner) <= 1, "one selection per coding (QualCoder takes the coder from the selection)"
         if inner:
             assert (sel.get("creatingUser"), sel.get("creationDateTime")) == (
-                inner[0].get("creatingUser"), inner[0].get("creationDateTime"))
+                inner[0].get("creatingUser"),
+                inner[0].get("creationDateTime"),
+            )
     help_span = built.codings().set_index("code").loc["mot_help", ["start", "end"]].tolist()
-    same_span = root.xpath(f"//q:PlainTextSelection[@startPosition='{help_span[0]}'][@endPosition='{help_span[1]}']",
-                           namespaces=NS)
+    same_span = root.xpath(
+        f"//q:PlainTextSelection[@startPosition='{help_span[0]}'][@endPosition='{help_span[1]}']",
+        namespaces=NS,
+    )
     assert len(same_span) == 2 and len({s.get("guid") for s in same_span}) == 2
     assert {s.get("creatingUser") for s in same_span} == {users["ana"], users["ben"]}
     note_ref = el.find("q:NoteRef", NS).get("targetGUID")
@@ -263,8 +293,13 @@ def test_qdpx_export_is_valid_and_complete(built, tmp_path):
     assert report.size("lost", "machine suggestions not decided by a person (never exported as codings)") == 1
     assert report.size("lost", "rejected machine suggestions") == 1
     patterns = [c.id for c in built.codebook.codes if c.patterns]
-    assert report.size("lost", "spaCy token patterns (no REFI-QDA field; kept in the YAML codebook)") == len(patterns)
-    assert f"spaCy token patterns (no REFI-QDA field; kept in the YAML codebook): {len(patterns)}" in report.text()
+    assert report.size("lost", "spaCy token patterns (no REFI-QDA field; kept in the YAML codebook)") == len(
+        patterns
+    )
+    assert (
+        f"spaCy token patterns (no REFI-QDA field; kept in the YAML codebook): {len(patterns)}"
+        in report.text()
+    )
     assert qualcoder_read(tmp_path / "p.qdpx") == held(built)
 
 
@@ -299,7 +334,7 @@ def test_fixtures_from_other_tools_import_with_correct_positions(fresh, tmp_path
         assert (row.document, row.quote) == (exp["source"], exp["quote"])
         assert row.coder == exp.get("coder", row.coder)
         text = project.document_text(row.document)
-        assert text[row.start:row.end] == exp["quote"]
+        assert text[row.start : row.end] == exp["quote"]
     assert len(codings) == len(EXPECTED[name])
     assert report.saved_to and (project.directory / "exchange").is_dir()
     export_qdpx(project, tmp_path / "out.qdpx")
@@ -314,8 +349,12 @@ def test_fixture_quirks_are_reported(fresh):
     atlas = import_qdpx(fresh("a"), REFI / "atlas_style.qdpx")
     assert "project file name" in atlas.changes and "schemaLocation" in atlas.changes
     assert any("each CRLF counted once" in n for n in atlas.notes)
-    for lost in ("PictureSources without plain text", "links between objects", "graphs (network views)",
-                 "sets (groupings of codes, sources or notes)"):
+    for lost in (
+        "PictureSources without plain text",
+        "links between objects",
+        "graphs (network views)",
+        "sets (groupings of codes, sources or notes)",
+    ):
         assert lost in atlas.losses
     nvivo_project = fresh("n")
     nvivo = import_qdpx(nvivo_project, REFI / "nvivo_style.qdpx")
@@ -340,8 +379,10 @@ def test_fixture_quirks_are_reported(fresh):
     assert atlas.size("lost", "links between objects") == 1 and "links between objects: 1" in atlas.text()
     maxqda_project = fresh("m")
     maxqda = import_qdpx(maxqda_project, REFI / "maxqda_style.qdpx")
-    assert maxqda.changes["project file name"] and "empty lists (the schema wants at least one item; removed)" in \
-        maxqda.changes
+    assert (
+        maxqda.changes["project file name"]
+        and "empty lists (the schema wants at least one item; removed)" in maxqda.changes
+    )
     assert maxqda_project.documents().iloc[0].attributes["Site"] == "C"
     assert "Autonomy, or just no rules yet?" in set(maxqda_project.memos().text)
     first = maxqda_project.codings().set_index("id").loc["c0d10000-0000-4000-8000-000000000000"]
@@ -353,7 +394,9 @@ def test_both_selection_layouts_keep_every_coder(fresh, tmp_path):
     (NVivo, MAXQDA-style) both import with each coding's own coder; the export is a selection per coding,
     which a reader following QualCoder's rules reads back whole."""
     old = REFI / "shared_selection.qdpx"
-    assert set(qualcoder_read(old)) == {"ana"}, "QualCoder reads every coding of a shared selection as its first coder"
+    assert set(qualcoder_read(old)) == {"ana"}, (
+        "QualCoder reads every coding of a shared selection as its first coder"
+    )
     project = fresh()
     import_qdpx(project, old)
     assert project.codings().groupby("coder").size().to_dict() == {"ana": 1, "ben": 2}
@@ -371,7 +414,9 @@ def test_taguette_codebook_with_empty_sets_imports(cli, tmp_path, mini_codebook_
     assert cli("init", tmp_path / "proj", "--codebook", mini_codebook_path).exit_code == 0
     result = cli("import-qdc", REFI / "taguette_style.qdc", "--project", tmp_path / "proj")
     assert result.exit_code == 0, result.output
-    assert "1 codes matched, 2 codes added" in result.output, "'helping others' is the mini codebook's mot_help"
+    assert "1 codes matched, 2 codes added" in result.output, (
+        "'helping others' is the mini codebook's mot_help"
+    )
     assert "empty lists (the schema wants at least one item; removed): 1" in result.output
     with Project.open(tmp_path / "proj") as project:
         assert {"interesting", "registry_burden"} <= set(project.codebook.code_ids)
@@ -396,7 +441,9 @@ def test_demo_export_keeps_every_coders_codings_for_qualcoder(demo_export):
     assert theirs == mine
     assert set(mine) == {"gold", "coder-1", "coder-2"}
     patterns = [c.id for c in project.codebook.codes if c.patterns]
-    assert report.size("lost", "spaCy token patterns (no REFI-QDA field; kept in the YAML codebook)") == len(patterns)
+    assert report.size("lost", "spaCy token patterns (no REFI-QDA field; kept in the YAML codebook)") == len(
+        patterns
+    )
     assert report.counts["codings"] == sum(len(v) for v in mine.values())
 
 
@@ -413,23 +460,34 @@ def test_offsets_map_crlf_and_decomposed_accents():
 # -- bad input --------------------------------------------------------------------------------
 
 
-GOOD_QDE = """<?xml version="1.0" encoding="utf-8"?>
-<Project xmlns="urn:QDA-XML:project:1.0" name="t">
-  <Users><User guid="11111111-1111-4111-8111-111111111111" name="u"/></Users>
-  <CodeBook><Codes><Code guid="22222222-2222-4222-8222-222222222222" name="c" isCodable="true"/></Codes></CodeBook>
-  <Sources>
-    <TextSource guid="33333333-3333-4333-8333-333333333333" name="s.txt" plainTextPath="internal://s.txt">
-      <PlainTextSelection guid="44444444-4444-4444-8444-444444444444" startPosition="0" endPosition="5">
-        <Coding guid="55555555-5555-4555-8555-555555555555"><CodeRef targetGUID="22222222-2222-4222-8222-222222222222"/></Coding>
-      </PlainTextSelection>
-    </TextSource>
-  </Sources>
-</Project>
-"""
+# One XML element a line, as the tests' line numbers expect; long elements are split in Python only.
+GOOD_QDE = (
+    '<?xml version="1.0" encoding="utf-8"?>\n'
+    '<Project xmlns="urn:QDA-XML:project:1.0" name="t">\n'
+    '  <Users><User guid="11111111-1111-4111-8111-111111111111" name="u"/></Users>\n'
+    '  <CodeBook><Codes><Code guid="22222222-2222-4222-8222-222222222222" name="c" '
+    'isCodable="true"/></Codes></CodeBook>\n'
+    "  <Sources>\n"
+    '    <TextSource guid="33333333-3333-4333-8333-333333333333" name="s.txt" '
+    'plainTextPath="internal://s.txt">\n'
+    '      <PlainTextSelection guid="44444444-4444-4444-8444-444444444444" startPosition="0" '
+    'endPosition="5">\n'
+    '        <Coding guid="55555555-5555-4555-8555-555555555555"><CodeRef '
+    'targetGUID="22222222-2222-4222-8222-222222222222"/></Coding>\n'
+    "      </PlainTextSelection>\n"
+    "    </TextSource>\n"
+    "  </Sources>\n"
+    "</Project>\n"
+)
 
 
-def make_qdpx(path: Path, qde_text: str = GOOD_QDE, *, extra: dict[str, bytes] | None = None,
-              qde_name: str | None = "project.qde") -> Path:
+def make_qdpx(
+    path: Path,
+    qde_text: str = GOOD_QDE,
+    *,
+    extra: dict[str, bytes] | None = None,
+    qde_name: str | None = "project.qde",
+) -> Path:
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         if qde_name:
             zf.writestr(qde_name, qde_text)
@@ -442,16 +500,32 @@ def make_qdpx(path: Path, qde_text: str = GOOD_QDE, *, extra: dict[str, bytes] |
 BAD = {
     "not_a_zip": (lambda p: (p.write_bytes(b"%PDF-1.4 not a zip"), p)[1], "not a REFI-QDA project"),
     "no_qde": (lambda p: make_qdpx(p, qde_name=None), "no .qde project file"),
-    "malformed": (lambda p: make_qdpx(p, GOOD_QDE.replace("</Sources>", "</Source>")), "not well-formed XML: line 1"),
-    "schema": (lambda p: make_qdpx(p, GOOD_QDE.replace(' isCodable="true"', "")),
-               "does not conform to the REFI-QDA project schema: line 4"),
-    "out_of_range": (lambda p: make_qdpx(p, GOOD_QDE.replace('endPosition="5"', 'endPosition="500"')),
-                     "line 7: selection 44444444-4444-4444-8444-444444444444 (0-500) is outside the text"),
-    "undefined_code": (lambda p: make_qdpx(p, GOOD_QDE.replace('CodeRef targetGUID="2222', 'CodeRef targetGUID="9999')),
-                       "refers to code 99992222-2222-4222-8222-222222222222, which the codebook does not define"),
-    "duplicate_guid": (lambda p: make_qdpx(p, GOOD_QDE.replace("</Codes>", '<Code guid="22222222-2222-4222-8222-'
-                                                               '222222222222" name="d" isCodable="true"/></Codes>')),
-                       "duplicate GUID 22222222-2222-4222-8222-222222222222"),
+    "malformed": (
+        lambda p: make_qdpx(p, GOOD_QDE.replace("</Sources>", "</Source>")),
+        "not well-formed XML: line 1",
+    ),
+    "schema": (
+        lambda p: make_qdpx(p, GOOD_QDE.replace(' isCodable="true"', "")),
+        "does not conform to the REFI-QDA project schema: line 4",
+    ),
+    "out_of_range": (
+        lambda p: make_qdpx(p, GOOD_QDE.replace('endPosition="5"', 'endPosition="500"')),
+        "line 7: selection 44444444-4444-4444-8444-444444444444 (0-500) is outside the text",
+    ),
+    "undefined_code": (
+        lambda p: make_qdpx(p, GOOD_QDE.replace('CodeRef targetGUID="2222', 'CodeRef targetGUID="9999')),
+        "refers to code 99992222-2222-4222-8222-222222222222, which the codebook does not define",
+    ),
+    "duplicate_guid": (
+        lambda p: make_qdpx(
+            p,
+            GOOD_QDE.replace(
+                "</Codes>",
+                '<Code guid="22222222-2222-4222-8222-222222222222" name="d" isCodable="true"/></Codes>',
+            ),
+        ),
+        "duplicate GUID 22222222-2222-4222-8222-222222222222",
+    ),
     "zip_slip": (lambda p: make_qdpx(p, extra={"../../evil.txt": b"x"}), "unsafe path '../../evil.txt'"),
     "too_large": (lambda p: make_qdpx(p, extra={"sources/big.txt": b"0" * 3_000_000}), "archive too large"),
 }
@@ -462,7 +536,9 @@ def test_bad_qdpx_is_refused_with_one_line_and_nothing_written(cli, tmp_path, mi
     make, message = BAD[case]
     path = make(tmp_path / f"{case}.qdpx")
     assert cli("init", tmp_path / "proj", "--codebook", mini_codebook_path).exit_code == 0
-    args = ["import-qdpx", path, "--project", tmp_path / "proj"] + (["--max-size", "1"] if case == "too_large" else [])
+    args = ["import-qdpx", path, "--project", tmp_path / "proj"] + (
+        ["--max-size", "1"] if case == "too_large" else []
+    )
     line = one_line_error(cli(*args))
     assert message in line, line
     with Project.open(tmp_path / "proj") as project:
@@ -480,7 +556,11 @@ def test_the_good_base_of_the_bad_cases_imports_and_lenient_namespace(fresh, tmp
     old = GOOD_QDE.replace('xmlns="urn:QDA-XML:project:1.0"', 'xmlns="urn:QDA-XML:project:0:10"')
     other = fresh("other")
     report = import_qdpx(other, make_qdpx(tmp_path / "old.qdpx", old, qde_name="Project.QDE"))
-    assert report.counts["codings"] == 1 and "namespace" in report.changes and "project file name" in report.changes
+    assert (
+        report.counts["codings"] == 1
+        and "namespace" in report.changes
+        and "project file name" in report.changes
+    )
 
 
 def test_bad_qdc_is_refused(cli, tmp_path, mini_codebook_path):
@@ -489,7 +569,9 @@ def test_bad_qdc_is_refused(cli, tmp_path, mini_codebook_path):
     line = one_line_error(cli("import-qdc", tmp_path / "bad.qdc", "--project", tmp_path / "proj"))
     assert "does not conform to the REFI-QDA codebook schema: line 1" in line
     (tmp_path / "not.qdc").write_text("just text")
-    assert "not well-formed XML" in one_line_error(cli("import", tmp_path / "not.qdc", "--project", tmp_path / "proj"))
+    assert "not well-formed XML" in one_line_error(
+        cli("import", tmp_path / "not.qdc", "--project", tmp_path / "proj")
+    )
 
 
 def test_decompression_is_counted_not_trusted(fresh, tmp_path):
@@ -497,6 +579,7 @@ def test_decompression_is_counted_not_trusted(fresh, tmp_path):
     with pytest.raises(ClhsError, match="archive too large"):
         import_qdpx(fresh(), path, max_bytes=100_000)
     from clhs_mechanisms.interop.refi_archive import QdpxArchive
+
     with QdpxArchive(path, max_bytes=10_000_000) as archive:
         archive.max_bytes = 1_000  # as if the declared sizes had lied
         member = archive.source("internal://big.txt")
@@ -510,8 +593,15 @@ def test_import_is_one_transaction(fresh, tmp_path, built):
     clash = built.documents().set_index("name").loc["p02.txt", "id"]
     with target.exchange_transaction() as conn:  # a different text under p02's GUID
         from clhs_mechanisms.corpus.model import Document
-        target.exchange_document(conn, clash, Document("elsewhere.txt", "interview", "Other text.", (), "0" * 64),
-                                 [], case_id=None, imported_at="2024-01-01T00:00:00Z")
+
+        target.exchange_document(
+            conn,
+            clash,
+            Document("elsewhere.txt", "interview", "Other text.", (), "0" * 64),
+            [],
+            case_id=None,
+            imported_at="2024-01-01T00:00:00Z",
+        )
     with pytest.raises(ClhsError, match="already in the project with a different text"):
         import_qdpx(target, tmp_path / "p.qdpx")
     info = target.status()
@@ -525,7 +615,9 @@ def test_import_dispatch_and_report(cli, built, tmp_path, mini_codebook_path):
     assert result.exit_code == 0 and "import qdpx" in result.output and "report saved to" in result.output
     result = cli("import", "qdpx", tmp_path / "p.qdpx", "--project", tmp_path / "b")
     assert result.exit_code == 0 and "5 codings already in the project" in result.output
-    one_line_error(cli("import", tmp_path / "p.qdpx", tmp_path / "files" / "p01.txt", "--project", tmp_path / "b"))
+    one_line_error(
+        cli("import", tmp_path / "p.qdpx", tmp_path / "files" / "p01.txt", "--project", tmp_path / "b")
+    )
     assert cli("export", "qdc", tmp_path / "c.qdc", "--project", built.directory).exit_code == 0
     result = cli("import", tmp_path / "c.qdc", "--project", tmp_path / "b")
     assert result.exit_code == 0 and "3 codes matched" in result.output
@@ -537,6 +629,7 @@ def test_exports_are_atomic(built, tmp_path, monkeypatch, cli):
 
     def boom(self, *args, **kwargs):
         raise OSError(28, "No space left on device")
+
     monkeypatch.setattr(zipfile.ZipFile, "writestr", boom)
     with pytest.raises(OSError):
         export_qdpx(built, target)
@@ -557,6 +650,7 @@ def test_codings_csv_and_excel(built, cli, tmp_path):
     result = cli("export", "codings", "--format", "xlsx", "-o", out, "--project", built.directory)
     assert result.exit_code == 0, result.output
     from openpyxl import load_workbook
+
     wb = load_workbook(out)
     assert wb.sheetnames[:2] == ["codings", "codes"]
     assert {"mot_help", "mot_credit", "ppi_registry"} <= set(wb.sheetnames)
@@ -615,19 +709,38 @@ def test_training_exports(built, cli, tmp_path):
     assert examples[1]["codes"] == [], "a segment whose only suggestion was rejected is a negative example"
     assert examples[0]["codes"] == ["mot_credit", "mot_help"] and examples[3]["codes"] == ["ppi_registry"]
     for e in examples:
-        assert set(e) >= {"id", "text", "codes", "source", "role", "document", "start", "end", "cats", "spans"}
-        assert built.document_text(e["document"])[e["start"]:e["end"]] == e["text"]
+        assert set(e) >= {
+            "id",
+            "text",
+            "codes",
+            "source",
+            "role",
+            "document",
+            "start",
+            "end",
+            "cats",
+            "spans",
+        }
+        assert built.document_text(e["document"])[e["start"] : e["end"]] == e["text"]
         assert e["cats"] == {c: int(c in e["codes"]) for c in ("mot_help", "mot_credit", "ppi_registry")}
         for s in e["spans"]:
             assert 0 <= s["start"] < s["end"] <= len(e["text"])
     out = tmp_path / "t.jsonl"
-    assert cli("export", "training", "--format", "jsonl", "-o", out, "--project", built.directory).exit_code == 0
+    assert (
+        cli("export", "training", "--format", "jsonl", "-o", out, "--project", built.directory).exit_code == 0
+    )
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert lines == examples
     spacy_out = tmp_path / "t.spacy"
-    assert cli("export", "training", "--format", "spacy", "-o", spacy_out, "--project", built.directory).exit_code == 0
+    assert (
+        cli(
+            "export", "training", "--format", "spacy", "-o", spacy_out, "--project", built.directory
+        ).exit_code
+        == 0
+    )
     import spacy
     from spacy.tokens import DocBin
+
     docs = list(DocBin().from_bytes(spacy_out.read_bytes()).get_docs(spacy.blank("en").vocab))
     assert [d.text for d in docs] == [e["text"] for e in examples]
     assert [{k: int(v) for k, v in d.cats.items()} for d in docs] == [e["cats"] for e in examples]
@@ -642,3 +755,4 @@ def test_training_exports(built, cli, tmp_path):
 def test_packaged_schemas_are_the_standard_ones():
     for name in ("Project.xsd", "Codebook.xsd"):
         assert (SCHEMAS / name).read_bytes() == (XSD_DIR / name).read_bytes()
+

@@ -6,10 +6,11 @@ import json
 
 import pytest
 import spacy
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from clhs_mechanisms.shipped import shipped_corpus_path
 from clhs_mechanisms.nlp import LookupLemmatizer, build_pipeline
+from clhs_mechanisms.shipped import shipped_corpus_path
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +37,32 @@ def test_same_lemmas_as_spacy_on_the_shipped_gold_texts(pipelines):
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.sampled_from(["Was", "was", "WAS", "children's", "went", "data", "n't", "gonna", "😀", "e\u0301",
-                                 "漢字", " ", "\n", "!", "Families", "better", "co-designed"]), max_size=25)
-       .map(" ".join))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Was",
+                "was",
+                "WAS",
+                "children's",
+                "went",
+                "data",
+                "n't",
+                "gonna",
+                "😀",
+                "e\u0301",
+                "漢字",
+                " ",
+                "\n",
+                "!",
+                "Families",
+                "better",
+                "co-designed",
+            ]
+        ),
+        max_size=25,
+    ).map(" ".join)
+)
 def test_same_lemmas_as_spacy_on_any_text(pipelines, text):
     ours, stock = pipelines
     assert _lemmas(ours, [text]) == _lemmas(stock, [text])

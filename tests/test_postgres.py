@@ -48,8 +48,17 @@ def new_database():
 
     server("mkdir", str(sockets))
     server(str(PG_BIN / "initdb"), "-D", str(data), "-U", "clhs", "--auth=trust")
-    server(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"), "-w", "start",
-           "-o", f"-p {port} -k {sockets} -c listen_addresses=''")
+    server(
+        str(PG_BIN / "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(root / "server.log"),
+        "-w",
+        "start",
+        "-o",
+        f"-p {port} -k {sockets} -c listen_addresses=''",
+    )
     made = []
 
     def create() -> str:
@@ -57,6 +66,7 @@ def new_database():
         server(str(PG_BIN / "createdb"), "-h", str(sockets), "-p", str(port), "-U", "clhs", name)
         made.append(name)
         return f"postgresql+psycopg://clhs@/{name}?host={sockets}&port={port}"
+
     try:
         yield create
     finally:
@@ -84,8 +94,10 @@ def test_a_postgresql_project_works_through_the_cli_from_its_directory(new_datab
         shutil.copy(ROOT / "corpus" / "interviews" / name, interviews / name)
     shutil.copy(ROOT / "corpus" / "interviews" / "attributes.csv", interviews / "attributes.csv")
     gold = tmp_path / "gold.jsonl"  # a slice of the shipped training data keeps the fit short
-    gold.write_text("\n".join((ROOT / "corpus" / "gold" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:400]),
-                    encoding="utf-8")
+    gold.write_text(
+        "\n".join((ROOT / "corpus" / "gold" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:400]),
+        encoding="utf-8",
+    )
     assert run("import", str(interviews), "--project", str(proj)).exit_code == 0
     status = run("status", "--project", str(proj))
     assert "documents" in status.output and "6" in status.output
@@ -125,8 +137,15 @@ def test_reader_processes_store_in_turns_on_postgresql(new_database, tmp_path, m
 
 def test_an_unreachable_server_is_one_line_and_leaves_no_record(tmp_path):
     pytest.importorskip("psycopg")
-    result = CliRunner().invoke(main, ["init", str(tmp_path / "proj"), "--db-url",
-                                       f"postgresql+psycopg://clhs@/clhs?host={tmp_path / 'no-server'}"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "init",
+            str(tmp_path / "proj"),
+            "--db-url",
+            f"postgresql+psycopg://clhs@/clhs?host={tmp_path / 'no-server'}",
+        ],
+    )
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), result.output
     assert not (tmp_path / "proj" / URL_FILE).exists()
@@ -139,9 +158,19 @@ def test_every_app_page_loads_and_accepts_on_postgresql(new_database, tmp_path, 
     folder = _folder(tmp_path, 2)
     list(import_paths(project, [folder], workers=0))
     segment = project.segments(codable_only=True).id.iloc[0]
-    project.add_suggestions([{"segment_id": segment, "code": "mot_help", "score": 0.62,
-                              "components": {"threshold": 0.5}, "evidence": []}],
-                            method="ensemble", model_version="test")
+    project.add_suggestions(
+        [
+            {
+                "segment_id": segment,
+                "code": "mot_help",
+                "score": 0.62,
+                "components": {"threshold": 0.5},
+                "evidence": [],
+            }
+        ],
+        method="ensemble",
+        model_version="test",
+    )
     monkeypatch.setenv("CLHS_PROJECT", str(project.directory))
     for page in ["documents.py", "codebook.py", "cooccurrence.py", "agreement.py", "export.py"]:
         assert _app(page).title, page

@@ -11,21 +11,42 @@ def _pending(rows):
     """Rows of (segment, document, code, score[, threshold]) as a pending-suggestions table."""
     out = []
     for n, (seg, doc, code, score, *t) in enumerate(rows):
-        out.append({"id": f"s{n}", "segment_id": seg, "document": doc, "start": n, "code": code, "score": score,
-                    "components": {"threshold": t[0]} if t else {}})
+        out.append(
+            {
+                "id": f"s{n}",
+                "segment_id": seg,
+                "document": doc,
+                "start": n,
+                "code": code,
+                "score": score,
+                "components": {"threshold": t[0]} if t else {},
+            }
+        )
     return pd.DataFrame(out)
 
 
 def test_uncertainty_is_one_on_the_threshold_and_zero_at_the_ends():
-    df = review_queue(_pending([("a", "d", "c1", 0.3, 0.3), ("b", "d", "c1", 1.0, 0.3),
-                                ("c", "d", "c1", 0.0, 0.3), ("e", "d", "c1", 0.65, 0.3)]), mode="document")
+    df = review_queue(
+        _pending(
+            [
+                ("a", "d", "c1", 0.3, 0.3),
+                ("b", "d", "c1", 1.0, 0.3),
+                ("c", "d", "c1", 0.0, 0.3),
+                ("e", "d", "c1", 0.65, 0.3),
+            ]
+        ),
+        mode="document",
+    )
     assert df["uncertainty"].tolist() == pytest.approx([1.0, 0.0, 0.0, 0.5])
 
 
 def test_learning_order_takes_each_code_in_turn():
     # c1 has three suggestions near its focus point before c2's first: rounds still alternate codes
-    df = learning_order(_pending([("a", "d", "c1", 0.70), ("b", "d", "c1", 0.71), ("c", "d", "c1", 0.69),
-                                  ("e", "d", "c2", 0.95)]))
+    df = learning_order(
+        _pending(
+            [("a", "d", "c1", 0.70), ("b", "d", "c1", 0.71), ("c", "d", "c1", 0.69), ("e", "d", "c2", 0.95)]
+        )
+    )
     assert df["code"].tolist()[:2] in (["c1", "c2"], ["c2", "c1"])
     assert df["code"].tolist()[2:] == ["c1", "c1"]
 
@@ -50,7 +71,9 @@ def test_within_a_round_the_most_uncertain_comes_first():
 
 
 def test_uncertain_mode_is_the_learning_order_and_filters_apply_first():
-    pending = _pending([("a", "d1", "c1", 0.7), ("b", "d2", "c1", 0.5), ("c", "d1", "c2", 0.8), ("e", "d2", "c2", 0.1)])
+    pending = _pending(
+        [("a", "d1", "c1", 0.7), ("b", "d2", "c1", 0.5), ("c", "d1", "c2", 0.8), ("e", "d2", "c2", 0.1)]
+    )
     full = review_queue(pending, limit=None)
     assert full["id"].tolist() == learning_order(pending)["id"].tolist()
     only = review_queue(pending, limit=None, code="c2", document="d1")
@@ -69,13 +92,18 @@ def test_other_modes_and_bad_mode():
 
 @pytest.mark.parametrize("mode", MODES)
 def test_empty_pending_gives_an_empty_queue_with_uncertainty(mode):
-    df = review_queue(_pending([]).reindex(columns=["id", "segment_id", "document", "start", "code", "score",
-                                                    "components"]), mode=mode)
+    df = review_queue(
+        _pending([]).reindex(
+            columns=["id", "segment_id", "document", "start", "code", "score", "components"]
+        ),
+        mode=mode,
+    )
     assert df.empty and df["uncertainty"].dtype == float
 
 
 def test_learning_order_spreads_each_round_across_documents():
     # round 1 holds one item per code; d1's two are the most uncertain, yet d2's comes between them
-    df = learning_order(_pending([("a", "d1", "c1", 0.50, 0.5), ("b", "d1", "c2", 0.50, 0.5),
-                                  ("c", "d2", "c3", 0.70, 0.5)]))
+    df = learning_order(
+        _pending([("a", "d1", "c1", 0.50, 0.5), ("b", "d1", "c2", 0.50, 0.5), ("c", "d2", "c3", 0.70, 0.5)])
+    )
     assert df["document"].tolist() == ["d1", "d2", "d1"]

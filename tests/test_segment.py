@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pickle
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clhs_mechanisms import Document, Segmenter, Turn
 from clhs_mechanisms.segment import is_interviewer
@@ -21,18 +22,19 @@ def _doc(parts: list[tuple[str | None, str]], kind: str = "interview") -> Docume
 
 
 def test_groups_sentences_and_respects_paragraphs():
-    doc = _doc([("Interviewer", "Why? Tell me."),
-                ("P01", "One. Two! Three? Four.\n\nFive after a break.")])
+    doc = _doc([("Interviewer", "Why? Tell me."), ("P01", "One. Two! Three? Four.\n\nFive after a break.")])
     segs = Segmenter(max_sentences=3).segment(doc)
     assert [s.text for s in segs] == ["Why? Tell me.", "One. Two! Three?", "Four.", "Five after a break."]
     assert [s.codable for s in segs] == [False, True, True, True]
     assert [s.index for s in segs] == [0, 1, 2, 3]
-    assert all(doc.text[s.start:s.end] == s.text for s in segs)
+    assert all(doc.text[s.start : s.end] == s.text for s in segs)
 
 
 def test_literature_excerpt_is_one_segment_by_default():
     doc = _doc([(None, "First sentence. Second sentence. Third. Fourth one.")], kind="literature")
-    assert [s.text for s in Segmenter().segment(doc)] == ["First sentence. Second sentence. Third. Fourth one."]
+    assert [s.text for s in Segmenter().segment(doc)] == [
+        "First sentence. Second sentence. Third. Fourth one."
+    ]
     assert len(Segmenter(literature_max_sentences=2).segment(doc)) == 2
 
 
@@ -44,19 +46,24 @@ def test_interviewer_labels():
 
 
 NASTY = st.lists(
-    st.sampled_from(list("abc XYZ.!?,;\n\t\r") + ["😀", "👩‍👩‍👧", "漢字", "e\u0301", "\u00a0", "\u200b", "ß", "ﬁ", "—"]),
-    max_size=60).map("".join)
+    st.sampled_from(
+        list("abc XYZ.!?,;\n\t\r") + ["😀", "👩‍👩‍👧", "漢字", "e\u0301", "\u00a0", "\u200b", "ß", "ﬁ", "—"]
+    ),
+    max_size=60,
+).map("".join)
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from([None, "Interviewer", "P02"]), NASTY), min_size=1, max_size=6),
-       st.integers(1, 4))
+@given(
+    st.lists(st.tuples(st.sampled_from([None, "Interviewer", "P02"]), NASTY), min_size=1, max_size=6),
+    st.integers(1, 4),
+)
 def test_offsets_are_exact_on_nasty_text(parts, n):
     doc = _doc(parts)
     segs = Segmenter(max_sentences=n).segment(doc)
     last_end = 0
     for s in segs:
-        assert doc.text[s.start:s.end] == s.text
+        assert doc.text[s.start : s.end] == s.text
         assert s.text and s.text == s.text.strip()
         turn = doc.turns[s.turn]
         assert turn.start <= s.start < s.end <= turn.end
@@ -76,8 +83,14 @@ def test_offsets_are_exact_on_nasty_text(parts, n):
 @given(st.lists(st.tuples(st.sampled_from([None, "Interviewer", "P02"]), NASTY), min_size=1, max_size=6))
 def test_documents_survive_pickling_and_segment_the_same(parts):
     doc = _doc(parts)
-    doc = Document(doc.name, doc.kind, doc.text, tuple(Turn(t.start, t.end, t.speaker, 1.5, 2.0, {"site": "A"})
-                                                       for t in doc.turns), doc.sha256, {"role": "parent"})
+    doc = Document(
+        doc.name,
+        doc.kind,
+        doc.text,
+        tuple(Turn(t.start, t.end, t.speaker, 1.5, 2.0, {"site": "A"}) for t in doc.turns),
+        doc.sha256,
+        {"role": "parent"},
+    )
     back = pickle.loads(pickle.dumps(doc))
     assert back == doc and back.turns == doc.turns and back.words == len(doc.text.split())
     assert dict(back.turns[0].attributes) == {"site": "A"} and dict(back.attributes) == {"role": "parent"}

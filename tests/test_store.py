@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import multiprocessing
+import sqlite3
 import time
 
 import pytest
 import sqlalchemy as sa
 
-from clhs_mechanisms import Project, StoreError, import_paths, parse_codebook
+from clhs_mechanisms import Project, ReaderError, StoreError, import_paths, parse_codebook
 from clhs_mechanisms.store import SCHEMA_VERSION, anchor
 
 from .conftest import TRANSCRIPT
@@ -25,7 +24,7 @@ def test_import_is_idempotent(project, transcript_file):
     assert info["documents"] == 1 and info["segments"] == first[0].segments
     segs = project.segments()
     text = project.document_text("p01.txt")
-    assert all(text[s.start:s.end] == s.text for s in segs.itertuples())
+    assert all(text[s.start : s.end] == s.text for s in segs.itertuples())
     assert not segs[segs.speaker == "Interviewer"].codable.any()
 
 
@@ -47,14 +46,15 @@ def test_replace_reanchors_codings_and_keeps_the_rest(project, transcript_file):
     s2 = text.index(lost_quote)
     project.add_coding("p01.txt", s2, s2 + len(lost_quote), "mot_credit", coder="ana")
     new = TRANSCRIPT.replace("Honestly, someone", "Well, honestly, a nurse and someone").replace(
-        "We joined partly for the credit, I admit.", "We joined for other reasons.")
+        "We joined partly for the credit, I admit.", "We joined for other reasons."
+    )
     transcript_file.write_text(new, encoding="utf-8")
     (result,) = import_paths(project, [transcript_file], replace=True)
     assert result.status == "replaced" and result.reanchored == 1 and len(result.unanchored) == 1
     new_text = project.document_text("p01.txt")
     codings = project.codings()
     (c,) = codings.itertuples()
-    assert new_text[c.start:c.end] == quote and c.segment_id is not None
+    assert new_text[c.start : c.end] == quote and c.segment_id is not None
     orphaned = project.codings(include_inactive=True)
     assert (orphaned.status == "orphaned").sum() == 1
     assert project.status()["orphaned_codings"] == 1
@@ -72,10 +72,12 @@ def test_new_codebook_version_keeps_codings(project, transcript_file, mini_codeb
     text = project.document_text("p01.txt")
     i = text.index("credit")
     project.add_coding("p01.txt", i, i + 6, "mot_credit", coder="ana")
-    new_text = (mini_codebook.text.replace("version: 0.1.0", "version: 0.2.0")
-                .replace("- id: mot_credit", "- id: mot_required")
-                .replace("code: mot_credit", "code: mot_required")
-                .replace("contrast: [mot_credit]", "contrast: [mot_required]"))
+    new_text = (
+        mini_codebook.text.replace("version: 0.1.0", "version: 0.2.0")
+        .replace("- id: mot_credit", "- id: mot_required")
+        .replace("code: mot_credit", "code: mot_required")
+        .replace("contrast: [mot_credit]", "contrast: [mot_required]")
+    )
     change = project.load_codebook(parse_codebook(new_text))
     assert change.removed == ("mot_credit",) and change.added == ("mot_required",)
     assert change.renamed == (("mot_credit", "mot_required"),)
@@ -95,7 +97,9 @@ def test_unknown_code_is_refused(project, transcript_file):
 
 def test_every_change_is_audited_and_log_is_append_only(project, transcript_file):
     list(import_paths(project, [transcript_file]))
-    project.add_memo("Interesting turn about giving back.", coder="ana", target_type="document", target_id="p01.txt")
+    project.add_memo(
+        "Interesting turn about giving back.", coder="ana", target_type="document", target_id="p01.txt"
+    )
     log = project.audit_log()
     assert {"init", "load", "import", "memo"} <= set(log.action)
     with pytest.raises(sa.exc.DatabaseError), project.engine.begin() as conn:
@@ -148,7 +152,7 @@ def test_schema_version_newer_is_refused(project):
 def test_failed_document_leaves_nothing_half_written(project, tmp_path, transcript_file):
     bad = tmp_path / "files" / "zz_broken.txt"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
-    with pytest.raises(Exception):
+    with pytest.raises(ReaderError):
         list(import_paths(project, [transcript_file.parent]))
     info = project.status()
     assert info["documents"] == 1  # p01.txt imported before the broken file; nothing of the broken one
@@ -199,7 +203,9 @@ def test_unreadable_file_stops_the_import_after_the_files_before_it(tmp_path, pr
     assert sorted(project.documents()["name"]) == names
 
 
-def test_a_parallel_import_stopped_early_keeps_whole_documents_in_file_order(tmp_path, project, mini_codebook):
+def test_a_parallel_import_stopped_early_keeps_whole_documents_in_file_order(
+    tmp_path, project, mini_codebook
+):
     """Reader processes store in turns: what got stored is the first files, each with all its
     segments, and no reader process is left behind."""
     folder = _folder(tmp_path, 40)
@@ -276,8 +282,11 @@ def test_reimport_segments_only_new_files_and_keeps_their_order(tmp_path, projec
     list(import_paths(project, [folder], workers=workers))
     (folder / "t05b.txt").write_text(TRANSCRIPT.replace("Honestly", "New"), encoding="utf-8")
     again = list(import_paths(project, [folder], workers=workers))
-    assert [(r.name, r.status) for r in again][5:8] == [("t05.txt", "unchanged"), ("t05b.txt", "added"),
-                                                       ("t06.txt", "unchanged")]
+    assert [(r.name, r.status) for r in again][5:8] == [
+        ("t05.txt", "unchanged"),
+        ("t05b.txt", "added"),
+        ("t06.txt", "unchanged"),
+    ]
     assert [r.status for r in again].count("unchanged") == 12
 
 
@@ -286,7 +295,7 @@ def test_ids_are_time_ordered_uuid7_across_a_counter_carry(monkeypatch):
 
     from clhs_mechanisms import store
 
-    monkeypatch.setitem(store._clock, "ms", 2 ** 47)  # in the future: the counter keeps running
+    monkeypatch.setitem(store._clock, "ms", 2**47)  # in the future: the counter keeps running
     monkeypatch.setitem(store._clock, "counter", (1 << 48) - 3)  # the fourth group carries inside the batch
     ids = store.new_ids(6) + store.new_ids(2)
     assert ids == sorted(ids) and len(set(ids)) == 8

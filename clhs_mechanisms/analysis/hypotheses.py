@@ -38,7 +38,7 @@ import pandas as pd
 
 from ..errors import ClhsError
 from .significance import bh_adjust, fisher_p
-from .units import incidence, require_codings, select_coders
+from .units import Incidence, incidence, require_codings, select_coders
 
 MODIFIER_WORDS = ("valence", "originator", "engagement_level", "cx flag", "cx-flag", "modifier")
 VERDICTS = ("supported", "not supported", "not enough data")
@@ -101,15 +101,26 @@ def _fmt_p(p: float) -> str:
     return "nan" if np.isnan(p) else (f"{p:.2g}" if p < 0.001 else f"{p:.3f}")
 
 
-def _test(N: int, n1: int, n2: int, x: int, alternative: str, alpha: float, min_count: int) -> tuple[float, bool]:
+def _test(
+    N: int, n1: int, n2: int, x: int, alternative: str, alpha: float, min_count: int
+) -> tuple[float, bool]:
     """(p, enough data)."""
     enough = min(n1, n2) >= min_count and N - n1 >= 1 and _min_p(N, n1, n2, alternative) < alpha
     return float(fisher_p(N, n1, n2, x, alternative)), enough
 
 
-def evaluate_hypotheses(codings: pd.DataFrame, segments: pd.DataFrame | None, documents: pd.DataFrame | None,
-                        hypotheses: Sequence[Any], *, codebook: Any = None, alpha: float = 0.05, min_count: int = 5,
-                        adjust: bool = True, coders: Sequence[str] | None = None) -> pd.DataFrame:
+def evaluate_hypotheses(
+    codings: pd.DataFrame,
+    segments: pd.DataFrame | None,
+    documents: pd.DataFrame | None,
+    hypotheses: Sequence[Any],
+    *,
+    codebook: Any = None,
+    alpha: float = 0.05,
+    min_count: int = 5,
+    adjust: bool = True,
+    coders: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """One row per hypothesis: the observed counts and measures, the tests and the verdict.
 
     Columns: ``hypothesis``, ``label``, ``unit``, ``expected``, ``mechanism``, ``outcome``,
@@ -126,100 +137,171 @@ def evaluate_hypotheses(codings: pd.DataFrame, segments: pd.DataFrame | None, do
     cache: dict[str, Any] = {}
     rows = []
     for h in hypotheses:
-        unit = h.unit
-        if unit not in cache:
-            cache[unit] = incidence(codings, segments, documents, unit=unit)
-        inc = cache[unit]
-        required, any_of = mechanism_rule(h)
-        M = _column(inc, required, "all") & _column(inc, any_of, "any") if any_of else _column(inc, required, "all")
-        O = _column(inc, h.outcome, "any")
-        N, nm, no, nmo = len(M), int(M.sum()), int(O.sum()), int((M & O).sum())
-        alternative = "greater" if h.expected == "positive" else "less"
-        p, enough = _test(N, nm, no, nmo, alternative, alpha, min_count)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p_om = nmo / nm if nm else np.nan
-            p_onm = (no - nmo) / (N - nm) if N > nm else np.nan
-            lift = nmo * N / (nm * no) if nm and no else np.nan
-            denom = (nm - nmo) * (no - nmo)
-            odds = nmo * (N - nm - no + nmo) / denom if denom else (np.inf if nmo else np.nan)
-        side = contrast_side(h, codebook)
-        row = {"hypothesis": h.id, "label": h.label, "unit": unit, "expected": h.expected,
-               "mechanism": (" AND ".join(required) + (" AND any of " if required and any_of else "")
-                             + ", ".join(any_of)) if required else "any of " + ", ".join(any_of),
-               "outcome": "any of " + ", ".join(h.outcome), "contrast": ", ".join(h.contrast),
-               "contrast_side": side or "", "N": N, "n_mechanism": nm, "n_outcome": no, "n_both": nmo,
-               "p_outcome_given_mechanism": p_om, "p_outcome_given_no_mechanism": p_onm, "lift": lift,
-               "odds_ratio": odds, "p_value": p, "_enough": enough, "contrast_groups": "", "contrast_rates": "",
-               "contrast_p": np.nan, "_contrast_enough": True, "_contrast_text": ""}
-        if side:
-            C = _column(inc, h.contrast, "any")
-            if side == "outcome":
-                g1, g2, target, what = O & ~C, C & ~O, M, "the mechanism"
-                names = ("outcome-only", "contrast-only")
-            else:
-                g1, g2, target, what = M & ~C, C & ~M, O, "an outcome code"
-                names = ("mechanism-only", "contrast-only")
-            n1_, n2_ = int(g1.sum()), int(g2.sum())
-            t1, t2 = int((target & g1).sum()), int((target & g2).sum())
-            cp, cenough = _test(n1_ + n2_, n1_, t1 + t2, t1, alternative, alpha, min_count)
-            if min(n1_, n2_) < min_count:
-                cenough = False
-            row.update(contrast_groups=f"{names[0]} {n1_}, {names[1]} {n2_}",
-                       contrast_rates=f"{t1 / n1_ if n1_ else float('nan'):.3f} vs "
-                                      f"{t2 / n2_ if n2_ else float('nan'):.3f}",
-                       contrast_p=cp, _contrast_enough=cenough,
-                       _contrast_text=(f"contrast ({', '.join(h.contrast)} standing in for the {side} side): {what} in "
-                                       f"{_pct(t1, n1_)} {names[0]} {unit}s vs {_pct(t2, n2_)} {names[1]} {unit}s"))
-        note = (h.note or "").lower().split("left out")[0]
-        row["caveat"] = ("the note mentions modifiers (valence, originator, engagement level or cx); codings do "
-                         "not record modifiers, so no modifier filter was applied") if any(
-            w in note for w in MODIFIER_WORDS) else ""
-        rows.append(row)
+        if h.unit not in cache:
+            cache[h.unit] = incidence(codings, segments, documents, unit=h.unit)
+        rows.append(_hypothesis_row(h, cache[h.unit], codebook, alpha, min_count))
     table = pd.DataFrame(rows)
     ps = np.concatenate([table["p_value"].to_numpy(), table["contrast_p"].to_numpy()])
     qs = bh_adjust(ps) if adjust else ps
-    table["q_value"] = qs[:len(table)]
-    table["contrast_q"] = qs[len(table):]
-    verdicts, reasons = [], []
-    for r in table.to_dict("records"):
-        direction = "more" if r["expected"] == "positive" else "less"
-        main = (f"outcome in {_pct(r['n_both'], r['n_mechanism'])} {r['unit']}s with the mechanism vs "
-                f"{_pct(r['n_outcome'] - r['n_both'], r['N'] - r['n_mechanism'])} without; lift "
-                f"{r['lift']:.2f}; one-sided Fisher p = {_fmt_p(r['p_value'])}" +
-                (f", BH q = {_fmt_p(r['q_value'])}" if adjust else ""))
-        contrast = r["_contrast_text"] + (f"; p = {_fmt_p(r['contrast_p'])}" +
-                                          (f", q = {_fmt_p(r['contrast_q'])}" if adjust else "")
-                                          if r["_contrast_text"] else "")
-        main_ok = r["q_value"] < alpha
-        if not r["_enough"]:
-            verdict = "not enough data"
-            why = (f"too few units to test: mechanism in {r['n_mechanism']}, outcome in {r['n_outcome']} of "
-                   f"{r['N']} {r['unit']}s (need {min_count} each and a table that could reach p < {alpha})")
-        elif not main_ok:
-            verdict = "not supported"
-            why = f"no significant association ({direction} expected): {main}"
-        elif r["contrast_side"] and not r["_contrast_enough"]:
-            verdict = "not enough data"
-            why = f"association as expected ({main}), but too few units for the contrast: {contrast}"
-        elif r["contrast_side"] and not r["contrast_q"] < alpha:
-            verdict = "not supported"
-            why = f"association as expected ({main}), but the contrast does not hold: {contrast}"
-        else:
-            verdict = "supported"
-            why = main + (f"; {contrast}" if contrast else "")
-        verdicts.append(verdict)
-        reasons.append(why)
-    table["verdict"] = verdicts
-    table["reason"] = reasons
+    table["q_value"] = qs[: len(table)]
+    table["contrast_q"] = qs[len(table) :]
+    table["verdict"], table["reason"] = zip(
+        *(_verdict(r, alpha, min_count, adjust) for r in table.to_dict("records"))
+    )
     table = table.drop(columns=["_enough", "_contrast_enough", "_contrast_text"])
-    table.attrs.update(alpha=alpha, min_count=min_count, adjust="Benjamini-Hochberg across all tests" if adjust
-                       else "none", test="one-sided Fisher exact test in the expected direction")
+    table.attrs.update(
+        alpha=alpha,
+        min_count=min_count,
+        adjust="Benjamini-Hochberg across all tests" if adjust else "none",
+        test="one-sided Fisher exact test in the expected direction",
+    )
     return table
 
 
-def hypothesis_pairs(codings: pd.DataFrame, segments: pd.DataFrame | None, documents: pd.DataFrame | None,
-                     hypotheses: Sequence[Any], *, alpha: float = 0.05, min_count: int = 5,
-                     coders: Sequence[str] | None = None) -> pd.DataFrame:
+def _hypothesis_row(h: Any, inc: Incidence, codebook: Any, alpha: float, min_count: int) -> dict[str, Any]:
+    """The counts, measures and tests of one hypothesis on its unit's incidence (verdict and q values
+    later)."""
+    required, any_of = mechanism_rule(h)
+    mech = (
+        _column(inc, required, "all") & _column(inc, any_of, "any")
+        if any_of
+        else _column(inc, required, "all")
+    )
+    outc = _column(inc, h.outcome, "any")
+    N, nm, no, nmo = len(mech), int(mech.sum()), int(outc.sum()), int((mech & outc).sum())
+    alternative = "greater" if h.expected == "positive" else "less"
+    p, enough = _test(N, nm, no, nmo, alternative, alpha, min_count)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p_om = nmo / nm if nm else np.nan
+        p_onm = (no - nmo) / (N - nm) if N > nm else np.nan
+        lift = nmo * N / (nm * no) if nm and no else np.nan
+        denom = (nm - nmo) * (no - nmo)
+        odds = nmo * (N - nm - no + nmo) / denom if denom else (np.inf if nmo else np.nan)
+    side = contrast_side(h, codebook)
+    row = {
+        "hypothesis": h.id,
+        "label": h.label,
+        "unit": h.unit,
+        "expected": h.expected,
+        "mechanism": (
+            " AND ".join(required) + (" AND any of " if required and any_of else "") + ", ".join(any_of)
+        )
+        if required
+        else "any of " + ", ".join(any_of),
+        "outcome": "any of " + ", ".join(h.outcome),
+        "contrast": ", ".join(h.contrast),
+        "contrast_side": side or "",
+        "N": N,
+        "n_mechanism": nm,
+        "n_outcome": no,
+        "n_both": nmo,
+        "p_outcome_given_mechanism": p_om,
+        "p_outcome_given_no_mechanism": p_onm,
+        "lift": lift,
+        "odds_ratio": odds,
+        "p_value": p,
+        "_enough": enough,
+        "contrast_groups": "",
+        "contrast_rates": "",
+        "contrast_p": np.nan,
+        "_contrast_enough": True,
+        "_contrast_text": "",
+    }
+    if side:
+        row.update(_contrast(h, side, inc, mech, outc, alternative, alpha, min_count))
+    note = (h.note or "").lower().split("left out")[0]
+    row["caveat"] = (
+        (
+            "the note mentions modifiers (valence, originator, engagement level or cx); codings do "
+            "not record modifiers, so no modifier filter was applied"
+        )
+        if any(w in note for w in MODIFIER_WORDS)
+        else ""
+    )
+    return row
+
+
+def _contrast(
+    h: Any,
+    side: str,
+    inc: Incidence,
+    mech: np.ndarray,
+    outc: np.ndarray,
+    alternative: str,
+    alpha: float,
+    min_count: int,
+) -> dict[str, Any]:
+    """The contrast test: the other side's rate in units with one side only vs units with the contrast
+    code."""
+    contr = _column(inc, h.contrast, "any")
+    if side == "outcome":
+        g1, g2, target, what = outc & ~contr, contr & ~outc, mech, "the mechanism"
+        names = ("outcome-only", "contrast-only")
+    else:
+        g1, g2, target, what = mech & ~contr, contr & ~mech, outc, "an outcome code"
+        names = ("mechanism-only", "contrast-only")
+    n1_, n2_ = int(g1.sum()), int(g2.sum())
+    t1, t2 = int((target & g1).sum()), int((target & g2).sum())
+    cp, cenough = _test(n1_ + n2_, n1_, t1 + t2, t1, alternative, alpha, min_count)
+    if min(n1_, n2_) < min_count:
+        cenough = False
+    return dict(
+        contrast_groups=f"{names[0]} {n1_}, {names[1]} {n2_}",
+        contrast_rates=f"{t1 / n1_ if n1_ else float('nan'):.3f} vs {t2 / n2_ if n2_ else float('nan'):.3f}",
+        contrast_p=cp,
+        _contrast_enough=cenough,
+        _contrast_text=(
+            f"contrast ({', '.join(h.contrast)} standing in for the {side} side): {what} in "
+            f"{_pct(t1, n1_)} {names[0]} {h.unit}s vs {_pct(t2, n2_)} {names[1]} {h.unit}s"
+        ),
+    )
+
+
+def _verdict(r: dict[str, Any], alpha: float, min_count: int, adjust: bool) -> tuple[str, str]:
+    """(verdict, reason in words) of one row of tested hypotheses."""
+    direction = "more" if r["expected"] == "positive" else "less"
+    main = (
+        f"outcome in {_pct(r['n_both'], r['n_mechanism'])} {r['unit']}s with the mechanism vs "
+        f"{_pct(r['n_outcome'] - r['n_both'], r['N'] - r['n_mechanism'])} without; lift "
+        f"{r['lift']:.2f}; one-sided Fisher p = {_fmt_p(r['p_value'])}"
+        + (f", BH q = {_fmt_p(r['q_value'])}" if adjust else "")
+    )
+    contrast = r["_contrast_text"] + (
+        f"; p = {_fmt_p(r['contrast_p'])}" + (f", q = {_fmt_p(r['contrast_q'])}" if adjust else "")
+        if r["_contrast_text"]
+        else ""
+    )
+    if not r["_enough"]:
+        return "not enough data", (
+            f"too few units to test: mechanism in {r['n_mechanism']}, outcome in "
+            f"{r['n_outcome']} of {r['N']} {r['unit']}s (need {min_count} each and a table "
+            f"that could reach p < {alpha})"
+        )
+    if not r["q_value"] < alpha:
+        return "not supported", f"no significant association ({direction} expected): {main}"
+    if r["contrast_side"] and not r["_contrast_enough"]:
+        return (
+            "not enough data",
+            f"association as expected ({main}), but too few units for the contrast: {contrast}",
+        )
+    if r["contrast_side"] and not r["contrast_q"] < alpha:
+        return (
+            "not supported",
+            f"association as expected ({main}), but the contrast does not hold: {contrast}",
+        )
+    return "supported", main + (f"; {contrast}" if contrast else "")
+
+
+def hypothesis_pairs(
+    codings: pd.DataFrame,
+    segments: pd.DataFrame | None,
+    documents: pd.DataFrame | None,
+    hypotheses: Sequence[Any],
+    *,
+    alpha: float = 0.05,
+    min_count: int = 5,
+    coders: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """The observed measures of every code pair a hypothesis names, at its unit.
 
     One row per (hypothesis, role, code, partner): role ``mechanism-outcome``,
@@ -239,8 +321,11 @@ def hypothesis_pairs(codings: pd.DataFrame, segments: pd.DataFrame | None, docum
             cache[h.unit] = (inc, (X.T @ X).toarray())
         inc, C = cache[h.unit]
         alternative = "greater" if h.expected == "positive" else "less"
-        roles = [("mechanism-outcome", h.mechanism, h.outcome), ("mechanism-contrast", h.mechanism, h.contrast),
-                 ("contrast-outcome", h.contrast, h.outcome)]
+        roles = [
+            ("mechanism-outcome", h.mechanism, h.outcome),
+            ("mechanism-contrast", h.mechanism, h.contrast),
+            ("contrast-outcome", h.contrast, h.outcome),
+        ]
         for role, left, right in roles:
             for a in left:
                 for b in right:
@@ -251,30 +336,50 @@ def hypothesis_pairs(codings: pd.DataFrame, segments: pd.DataFrame | None, docum
                     n2 = int(C[ib, ib]) if ib >= 0 else 0
                     n12 = int(C[ia, ib]) if ia >= 0 and ib >= 0 else 0
                     with np.errstate(divide="ignore", invalid="ignore"):
-                        rows.append({"hypothesis": h.id, "role": role, "code": a, "partner": b, "unit": h.unit,
-                                     "N": N, "n1": n1, "n2": n2, "n12": n12,
-                                     "p_partner_given_code": n12 / n1 if n1 else np.nan,
-                                     "lift": n12 * N / (n1 * n2) if n1 and n2 else np.nan,
-                                     "jaccard": n12 / (n1 + n2 - n12) if n1 + n2 - n12 else np.nan,
-                                     "p_value": float(fisher_p(N, n1, n2, n12, alternative)),
-                                     "too_small": min(n1, n2) < min_count or not
-                                     _min_p(N, n1, n2, alternative) < alpha})
+                        rows.append(
+                            {
+                                "hypothesis": h.id,
+                                "role": role,
+                                "code": a,
+                                "partner": b,
+                                "unit": h.unit,
+                                "N": N,
+                                "n1": n1,
+                                "n2": n2,
+                                "n12": n12,
+                                "p_partner_given_code": n12 / n1 if n1 else np.nan,
+                                "lift": n12 * N / (n1 * n2) if n1 and n2 else np.nan,
+                                "jaccard": n12 / (n1 + n2 - n12) if n1 + n2 - n12 else np.nan,
+                                "p_value": float(fisher_p(N, n1, n2, n12, alternative)),
+                                "too_small": min(n1, n2) < min_count
+                                or not _min_p(N, n1, n2, alternative) < alpha,
+                            }
+                        )
     return pd.DataFrame(rows)
 
 
 def hypotheses_markdown(table: pd.DataFrame) -> str:
     """The hypothesis table as Markdown: a summary table, then each hypothesis' reason."""
-    lines = ["| hypothesis | unit | N | mechanism | outcome | both | P(O|M) | P(O|not M) | lift | p | q | verdict |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| hypothesis | unit | N | mechanism | outcome | both | P(O|M) | P(O|not M) | lift | p | q | "
+        "verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in table.itertuples(index=False):
-        lines.append(f"| {r.hypothesis} {r.label} | {r.unit} | {r.N} | {r.n_mechanism} | {r.n_outcome} | "
-                     f"{r.n_both} | {r.p_outcome_given_mechanism:.3f} | {r.p_outcome_given_no_mechanism:.3f} | "
-                     f"{r.lift:.2f} | {_fmt_p(r.p_value)} | {_fmt_p(r.q_value)} | **{r.verdict}** |")
+        lines.append(
+            f"| {r.hypothesis} {r.label} | {r.unit} | {r.N} | {r.n_mechanism} | {r.n_outcome} | "
+            f"{r.n_both} | {r.p_outcome_given_mechanism:.3f} | {r.p_outcome_given_no_mechanism:.3f} | "
+            f"{r.lift:.2f} | {_fmt_p(r.p_value)} | {_fmt_p(r.q_value)} | **{r.verdict}** |"
+        )
     lines.append("")
     for r in table.itertuples(index=False):
-        lines.append(f"- **{r.hypothesis}** ({r.verdict}): {r.reason}." + (f" *Caveat*: {r.caveat}." if r.caveat
-                                                                            else ""))
+        lines.append(
+            f"- **{r.hypothesis}** ({r.verdict}): {r.reason}."
+            + (f" *Caveat*: {r.caveat}." if r.caveat else "")
+        )
     lines.append("")
-    lines.append(f"Test: {table.attrs.get('test', '')}; correction: {table.attrs.get('adjust', '')}; "
-                 f"alpha {table.attrs.get('alpha', '')}; at least {table.attrs.get('min_count', '')} units per side.")
+    lines.append(
+        f"Test: {table.attrs.get('test', '')}; correction: {table.attrs.get('adjust', '')}; "
+        f"alpha {table.attrs.get('alpha', '')}; at least {table.attrs.get('min_count', '')} units per side."
+    )
     return "\n".join(lines) + "\n"

@@ -35,11 +35,13 @@ FORMULAS: dict[str, str] = {
     "npmi": "PMI / -log2(n12 / N) (normalised PMI in [-1, 1]; -1 when n12 = 0, 1 when n12 = N)",
     "odds_ratio": "n12 * (N - n1 - n2 + n12) / ((n1 - n12) * (n2 - n12)) (sample odds ratio)",
     "expected": "n1 * n2 / N (n12 expected under independence)",
-    "fisher_p": "Fisher's exact test on the unit-level 2x2 table (hypergeometric; two-sided as R's fisher.test)",
+    "fisher_p": "Fisher's exact test on the unit-level 2x2 table (hypergeometric; two-sided as R's "
+    "fisher.test)",
     "perm_p": "(1 + #{n12* >= n12}) / (1 + R): each code's units shuffled within each document, R times",
     "fisher_q": "Benjamini-Hochberg q-value of fisher_p across all pairs in the table",
     "perm_q": "Benjamini-Hochberg q-value of perm_p across all pairs in the table",
-    "too_small": "min(n1, n2) < min_count, or even n12 = min(n1, n2) could not give one-sided Fisher p < alpha",
+    "too_small": "min(n1, n2) < min_count, or even n12 = min(n1, n2) could not give one-sided Fisher "
+    "p < alpha",
 }
 MEASURES = ("count", "jaccard", "overlap", "p_b_given_a", "p_a_given_b", "lift", "pmi", "npmi", "odds_ratio")
 ALTERNATIVES = ("two-sided", "greater", "less")
@@ -109,7 +111,9 @@ def fisher_p(N: object, n1: object, n2: object, n12: object, alternative: str = 
     return np.clip(out, 0.0, 1.0)
 
 
-def hypergeom_tail(N: np.ndarray, n1: np.ndarray, n2: np.ndarray, x: np.ndarray, *, upper: bool) -> np.ndarray:
+def hypergeom_tail(
+    N: np.ndarray, n1: np.ndarray, n2: np.ndarray, x: np.ndarray, *, upper: bool
+) -> np.ndarray:
     """P(X >= x) (``upper``) or P(X <= x) of the hypergeometric X, for arrays of tables.
 
     Only tails that lie beyond the mode are summed: from their first term outward by the
@@ -129,7 +133,9 @@ def hypergeom_tail(N: np.ndarray, n1: np.ndarray, n2: np.ndarray, x: np.ndarray,
     return np.clip(np.where(beyond, far, 1.0 - far), 0.0, 1.0)
 
 
-def _tail_beyond_mode(N: np.ndarray, n1: np.ndarray, n2: np.ndarray, x: np.ndarray, upper: np.ndarray) -> np.ndarray:
+def _tail_beyond_mode(
+    N: np.ndarray, n1: np.ndarray, n2: np.ndarray, x: np.ndarray, upper: np.ndarray
+) -> np.ndarray:
     """P(X >= x) where ``upper`` else P(X <= x), for x on the far side of the mode (terms falling outward)."""
     lo = np.maximum(0.0, n1 + n2 - N)
     hi = np.minimum(n1, n2)
@@ -143,8 +149,11 @@ def _tail_beyond_mode(N: np.ndarray, n1: np.ndarray, n2: np.ndarray, x: np.ndarr
     while len(idx):
         up = upper[idx]
         n1i, n2i, rest = n1[idx], n2[idx], N[idx] - n1[idx] - n2[idx]
-        term = np.where(up, term * (n1i - y) * (n2i - y) / ((y + 1) * (rest + y + 1)),
-                        term * y * (rest + y) / ((n1i - y + 1) * (n2i - y + 1)))
+        term = np.where(
+            up,
+            term * (n1i - y) * (n2i - y) / ((y + 1) * (rest + y + 1)),
+            term * y * (rest + y) / ((n1i - y + 1) * (n2i - y + 1)),
+        )
         y = np.where(up, y + 1, y - 1)
         total[idx] += term
         more = (term > total[idx] * 1e-17) & np.where(up, y < hi[idx], y > lo[idx])
@@ -171,7 +180,9 @@ def _fisher_two_sided(N: np.ndarray, n1: np.ndarray, n2: np.ndarray, x: np.ndarr
         b = np.where(go_left, mid, b)
         a = np.where(active & ~go_left, mid + 1, a)
     own = np.where(left, hypergeom_tail(N, n1, n2, x, upper=False), hypergeom_tail(N, n1, n2, x, upper=True))
-    far = np.where(left, hypergeom_tail(N, n1, n2, a, upper=True), hypergeom_tail(N, n1, n2, a - 1, upper=False))
+    far = np.where(
+        left, hypergeom_tail(N, n1, n2, a, upper=True), hypergeom_tail(N, n1, n2, a - 1, upper=False)
+    )
     return own + far
 
 
@@ -210,8 +221,16 @@ def bh_adjust(p: object) -> np.ndarray:
     return q
 
 
-def permutation_p(unit_counts: np.ndarray, code_counts: np.ndarray, pairs: np.ndarray, observed: np.ndarray, *,
-                  permutations: int = 1000, alternative: str = "two-sided", seed: int = 0) -> np.ndarray:
+def permutation_p(
+    unit_counts: np.ndarray,
+    code_counts: np.ndarray,
+    pairs: np.ndarray,
+    observed: np.ndarray,
+    *,
+    permutations: int = 1000,
+    alternative: str = "two-sided",
+    seed: int = 0,
+) -> np.ndarray:
     """Permutation test of n12 that keeps each code's frequency within each stratum (document).
 
     ``unit_counts[d]`` is the number of units of stratum d, ``code_counts[d, k]`` the units

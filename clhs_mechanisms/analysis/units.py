@@ -38,7 +38,10 @@ import scipy.sparse as sp
 
 from ..errors import ClhsError
 
-UNITS = ("segment", "turn", "document", "case", "window")
+UNITS = ("segment", "turn", "document", "case", "window")  # units of an incidence matrix
+COOCCURRENCE_UNITS = UNITS + ("span",)  # span: codings whose spans are related, no unit count
+PAIR_UNITS = tuple(u for u in UNITS if u != "case")  # where saturation counts code pairs
+AGREEMENT_UNITS = ("segment", "turn", "document", "character")  # character: every character, as NVivo does
 SPAN_RELATIONS = ("overlap", "inclusion", "exact")
 CODING_COLUMNS = ("document", "code", "start", "end")
 
@@ -70,8 +73,10 @@ def require_codings(codings: pd.DataFrame) -> None:
     """A clear message instead of a division by zero when nothing is coded yet."""
     require_columns(codings, CODING_COLUMNS, "codings")
     if len(codings) == 0:
-        raise ClhsError("there are no codings to analyse: code some documents first "
-                        "(clhs import adds documents; codings come from coders or accepted suggestions)")
+        raise ClhsError(
+            "there are no codings to analyse: code some documents or accept suggestions first",
+            hint="clhs import adds documents",
+        )
 
 
 def select_coders(codings: pd.DataFrame, coders: Sequence[str]) -> pd.DataFrame:
@@ -96,12 +101,15 @@ def check_codes(codings: pd.DataFrame | Sequence[str], codes: Sequence[str] | No
     codes = list(dict.fromkeys(codes))
     for code in codes:
         if code not in used:
-            raise ClhsError(f"code '{code}' is never used in these codings, so nothing can be computed for it")
+            raise ClhsError(
+                f"code '{code}' is never used in these codings, so nothing can be computed for it"
+            )
     return codes
 
 
 def factor(values: pd.Series | np.ndarray, categories: pd.Index) -> np.ndarray:
-    """Position of each value in ``categories`` (-1 if absent); fast on long columns of few distinct values."""
+    """Position of each value in ``categories`` (-1 if absent); fast on long columns of few distinct
+    values."""
     codes, uniques = pd.factorize(values)
     mapping = np.append(categories.get_indexer(uniques), -1).astype(np.int64)
     return mapping[codes]  # code -1 (missing value) picks the appended -1
@@ -124,8 +132,9 @@ def group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return sk[starts], order[starts], inverse
 
 
-def documents_in_scope(codings: pd.DataFrame, segments: pd.DataFrame | None,
-                       scope: str | Sequence[str] = "coded") -> pd.Index:
+def documents_in_scope(
+    codings: pd.DataFrame, segments: pd.DataFrame | None, scope: str | Sequence[str] = "coded"
+) -> pd.Index:
     """Documents whose units are counted: ``coded`` (any coding), ``all``, or an explicit list."""
     if isinstance(scope, str):
         coded = list(pd.factorize(codings["document"])[1])
@@ -138,8 +147,14 @@ def documents_in_scope(codings: pd.DataFrame, segments: pd.DataFrame | None,
     return pd.Index(list(dict.fromkeys(scope)), dtype=object)
 
 
-def map_spans_to_segments(doc: np.ndarray, start: np.ndarray, end: np.ndarray, seg_doc: np.ndarray,
-                          seg_start: np.ndarray, seg_end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def map_spans_to_segments(
+    doc: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    seg_doc: np.ndarray,
+    seg_start: np.ndarray,
+    seg_end: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Every (span, segment) pair whose ranges share at least one character.
 
     ``doc``/``seg_doc`` are integer document indexes; segments of one document must not
@@ -162,7 +177,7 @@ def map_spans_to_segments(doc: np.ndarray, start: np.ndarray, end: np.ndarray, s
     # sorted needles make the binary searches cache-friendly (codings from the store come sorted)
     by_start = np.arange(len(cs)) if np.all(cs[1:] >= cs[:-1]) else np.argsort(cs, kind="stable")
     first = np.searchsorted(ge, cs[by_start], side="right")  # first segment ending after the span starts
-    last = np.searchsorted(gs, ce[by_start], side="left")    # one past the last segment starting before it ends
+    last = np.searchsorted(gs, ce[by_start], side="left")  # one past the last segment starting before it ends
     count = np.maximum(last - first, 0)
     if np.all(count == 1):
         return by_start, order[first]
@@ -231,69 +246,65 @@ class Assignment:
     coding_documents: np.ndarray  # each coding's position in ``documents`` (-1: out of scope)
 
 
-def assign_units(codings: pd.DataFrame, segments: pd.DataFrame | None = None,
-                 documents: pd.DataFrame | None = None, *, unit: str = "segment", window: int = 1,
-                 scope: str | Sequence[str] = "coded", codable_only: bool = True) -> Assignment:
-    """Map every coding of the documents in scope to the units it touches (see the module docstring)."""
-    if unit not in UNITS:
-        raise ClhsError(f"unknown unit '{unit}' (use {', '.join(UNITS)})")
+def _turn_units(
+    turn: np.ndarray,
+    seg_doc: np.ndarray,
+    seg_start: np.ndarray,
+    seg_end: np.ndarray,
+    order: np.ndarray,
+    doc_cat: pd.Categorical,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Turn units from the segments in reading ``order``, and each segment's turn unit (-1: not usable)."""
+    key = seg_doc[order] * (int(turn.max(initial=0)) + 1) + turn[order]
+    ukey, first_pos, u_of_ordered = group(key)
+    u_of_seg = np.full(len(seg_doc), -1, dtype=np.int64)
+    u_of_seg[order] = u_of_ordered
+    starts = np.full(len(ukey), np.iinfo(np.int64).max)
+    ends = np.zeros(len(ukey), dtype=np.int64)
+    np.minimum.at(starts, u_of_ordered, seg_start[order])
+    np.maximum.at(ends, u_of_ordered, seg_end[order])
+    table = pd.DataFrame(
+        {
+            "document": doc_cat[first_pos],
+            "key": turn[order][first_pos],
+            "start": starts,
+            "end": ends,
+            "cluster": seg_doc[order][first_pos],
+        }
+    )
+    return table, u_of_seg
+
+
+def _coding_documents(
+    codings: pd.DataFrame, segments: pd.DataFrame | None, scope: str | Sequence[str]
+) -> tuple[pd.Index, np.ndarray]:
+    """The documents in scope, and each coding's position among them (-1: out of scope)."""
     doc_idx, doc_uniques = pd.factorize(codings["document"])
     if isinstance(scope, str) and scope == "coded":
-        docs = pd.Index(doc_uniques, dtype=object)
-        cod_doc = doc_idx.astype(np.int64)
-    else:
-        docs = documents_in_scope(codings, segments, scope)
-        cod_doc = np.append(docs.get_indexer(doc_uniques), -1).astype(np.int64)[doc_idx]
-    live = np.flatnonzero(cod_doc >= 0)
-    if unit in ("document", "case"):
-        a = _document_assignment(codings, docs, documents, unit, live, cod_doc[live])
-        a.coding_documents = cod_doc
-        return a
-    if segments is None:
-        raise ClhsError(f"{unit} units need the segments table")
-    require_columns(segments, ("document", "start", "end") + (("turn",) if unit == "turn" else ()), "segments")
-    seg_doc_all = factor(segments["document"], docs)
-    in_scope = seg_doc_all >= 0
-    seg_doc = seg_doc_all[in_scope]
-    seg_start = segments["start"].to_numpy(np.int64)[in_scope]
-    seg_end = segments["end"].to_numpy(np.int64)[in_scope]
-    seg_idx = (segments["idx"].to_numpy(np.int64)[in_scope] if "idx" in segments.columns
-               else np.arange(int(in_scope.sum())))
-    c_start, c_end = codings["start"].to_numpy(np.int64)[live], codings["end"].to_numpy(np.int64)[live]
-    span_rows, seg_rows = map_spans_to_segments(cod_doc[live], c_start, c_end, seg_doc, seg_start, seg_end)
-    span_rows = live[span_rows]
-    usable = np.ones(len(seg_doc), dtype=bool)
-    if codable_only and "codable" in segments.columns:
-        usable = segments["codable"].to_numpy(dtype=bool)[in_scope].copy()
-        usable[seg_rows] = True
-    gkey = seg_doc * (int(seg_end.max(initial=0)) + 1) + seg_start
-    order = (np.arange(len(gkey)) if np.all(gkey[1:] >= gkey[:-1]) else np.argsort(gkey, kind="stable"))
-    order = order[usable[order]]
-    position = np.full(len(seg_doc), -1, dtype=np.int64)
-    position[order] = np.arange(len(order))
-    doc_cat = pd.Categorical.from_codes(seg_doc[order], categories=docs)
-    if unit == "segment":
-        table = pd.DataFrame({"document": doc_cat, "key": seg_idx[order], "start": seg_start[order],
-                              "end": seg_end[order], "cluster": seg_doc[order]})
-        return Assignment(unit, table, span_rows, position[seg_rows], docs, cod_doc)
-    if unit == "turn":
-        turn = segments["turn"].to_numpy(np.int64)[in_scope]
-        key = seg_doc[order] * (int(turn.max(initial=0)) + 1) + turn[order]
-        ukey, first_pos, u_of_ordered = group(key)
-        u_of_seg = np.full(len(seg_doc), -1, dtype=np.int64)
-        u_of_seg[order] = u_of_ordered
-        starts = np.full(len(ukey), np.iinfo(np.int64).max)
-        ends = np.zeros(len(ukey), dtype=np.int64)
-        np.minimum.at(starts, u_of_ordered, seg_start[order])
-        np.maximum.at(ends, u_of_ordered, seg_end[order])
-        table = pd.DataFrame({"document": doc_cat[first_pos], "key": turn[order][first_pos], "start": starts,
-                              "end": ends, "cluster": seg_doc[order][first_pos]})
-        return Assignment(unit, table, span_rows, u_of_seg[seg_rows], docs, cod_doc)
-    # window units: windows of window + 1 consecutive segments; a segment belongs to up to window + 1 of them
+        return pd.Index(doc_uniques, dtype=object), doc_idx.astype(np.int64)
+    docs = documents_in_scope(codings, segments, scope)
+    return docs, np.append(docs.get_indexer(doc_uniques), -1).astype(np.int64)[doc_idx]
+
+
+def _window_units(
+    window: int,
+    ordered_doc: np.ndarray,
+    pos: np.ndarray,
+    ordered_idx: np.ndarray,
+    ordered_start: np.ndarray,
+    ordered_end: np.ndarray,
+    doc_cat: pd.Categorical,
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Window units from the usable segments in reading order (``ordered_*``), and where codings fall.
+
+    Windows are ``window + 1`` consecutive segments of one document (a shorter document is one
+    window), so a segment belongs to up to ``window + 1`` of them. ``pos``: the reading-order
+    position of each segment a coding touches. Returns the units table, how many windows each
+    touched segment lies in, and those windows' rows (concatenated in the order of ``pos``).
+    """
     if window < 0:
         raise ClhsError("the proximity window must be 0 or more segments")
-    ordered_doc = seg_doc[order]
-    if len(order) == 0:
+    if len(ordered_doc) == 0:
         raise ClhsError("no segments in the documents in scope")
     bounds = np.flatnonzero(np.r_[True, ordered_doc[1:] != ordered_doc[:-1], True])
     lo, hi = bounds[:-1], bounds[1:]
@@ -302,23 +313,103 @@ def assign_units(codings: pd.DataFrame, segments: pd.DataFrame | None = None,
     doc_of_pos = np.repeat(np.arange(len(lo)), hi - lo)
     firsts = np.repeat(lo, n_win) + (np.arange(n_win.sum()) - np.repeat(base, n_win))
     lasts = np.minimum(firsts + window, np.repeat(hi, n_win) - 1)
-    pos = position[seg_rows]
     d = doc_of_pos[pos]
     w_lo = np.maximum(lo[d], pos - window)
     w_hi = np.minimum(pos, lo[d] + n_win[d] - 1)
     count = np.maximum(w_hi - w_lo + 1, 0)
     offsets = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
     window_rows = np.repeat(base[d] + (w_lo - lo[d]), count) + offsets
-    table = pd.DataFrame({"document": doc_cat[firsts], "key": seg_idx[order][firsts],
-                          "start": seg_start[order][firsts], "end": seg_end[order][lasts],
-                          "cluster": ordered_doc[firsts]})
+    table = pd.DataFrame(
+        {
+            "document": doc_cat[firsts],
+            "key": ordered_idx[firsts],
+            "start": ordered_start[firsts],
+            "end": ordered_end[lasts],
+            "cluster": ordered_doc[firsts],
+        }
+    )
+    return table, count, window_rows
+
+
+def assign_units(
+    codings: pd.DataFrame,
+    segments: pd.DataFrame | None = None,
+    documents: pd.DataFrame | None = None,
+    *,
+    unit: str = "segment",
+    window: int = 1,
+    scope: str | Sequence[str] = "coded",
+    codable_only: bool = True,
+) -> Assignment:
+    """Map every coding of the documents in scope to the units it touches (see the module docstring)."""
+    if unit not in UNITS:
+        raise ClhsError(f"unknown unit '{unit}' (use {', '.join(UNITS)})")
+    docs, cod_doc = _coding_documents(codings, segments, scope)
+    live = np.flatnonzero(cod_doc >= 0)
+    if unit in ("document", "case"):
+        a = _document_assignment(codings, docs, documents, unit, live, cod_doc[live])
+        a.coding_documents = cod_doc
+        return a
+    if segments is None:
+        raise ClhsError(f"{unit} units need the segments table")
+    require_columns(
+        segments, ("document", "start", "end") + (("turn",) if unit == "turn" else ()), "segments"
+    )
+    seg_doc_all = factor(segments["document"], docs)
+    in_scope = seg_doc_all >= 0
+    seg_doc = seg_doc_all[in_scope]
+    seg_start = segments["start"].to_numpy(np.int64)[in_scope]
+    seg_end = segments["end"].to_numpy(np.int64)[in_scope]
+    seg_idx = (
+        segments["idx"].to_numpy(np.int64)[in_scope]
+        if "idx" in segments.columns
+        else np.arange(int(in_scope.sum()))
+    )
+    c_start, c_end = codings["start"].to_numpy(np.int64)[live], codings["end"].to_numpy(np.int64)[live]
+    span_rows, seg_rows = map_spans_to_segments(cod_doc[live], c_start, c_end, seg_doc, seg_start, seg_end)
+    span_rows = live[span_rows]
+    usable = np.ones(len(seg_doc), dtype=bool)
+    if codable_only and "codable" in segments.columns:
+        usable = segments["codable"].to_numpy(dtype=bool)[in_scope].copy()
+        usable[seg_rows] = True
+    gkey = seg_doc * (int(seg_end.max(initial=0)) + 1) + seg_start
+    order = np.arange(len(gkey)) if np.all(gkey[1:] >= gkey[:-1]) else np.argsort(gkey, kind="stable")
+    order = order[usable[order]]
+    position = np.full(len(seg_doc), -1, dtype=np.int64)
+    position[order] = np.arange(len(order))
+    doc_cat = pd.Categorical.from_codes(seg_doc[order], categories=docs)
+    if unit == "segment":
+        table = pd.DataFrame(
+            {
+                "document": doc_cat,
+                "key": seg_idx[order],
+                "start": seg_start[order],
+                "end": seg_end[order],
+                "cluster": seg_doc[order],
+            }
+        )
+        return Assignment(unit, table, span_rows, position[seg_rows], docs, cod_doc)
+    if unit == "turn":
+        turn = segments["turn"].to_numpy(np.int64)[in_scope]
+        table, u_of_seg = _turn_units(turn, seg_doc, seg_start, seg_end, order, doc_cat)
+        return Assignment(unit, table, span_rows, u_of_seg[seg_rows], docs, cod_doc)
+    table, count, window_rows = _window_units(
+        window, seg_doc[order], position[seg_rows], seg_idx[order], seg_start[order], seg_end[order], doc_cat
+    )
     return Assignment(unit, table, np.repeat(span_rows, count), window_rows, docs, cod_doc)
 
 
-def incidence(codings: pd.DataFrame, segments: pd.DataFrame | None = None,
-              documents: pd.DataFrame | None = None, *, unit: str = "segment", window: int = 1,
-              codes: Sequence[str] | None = None, scope: str | Sequence[str] = "coded",
-              codable_only: bool = True) -> Incidence:
+def incidence(
+    codings: pd.DataFrame,
+    segments: pd.DataFrame | None = None,
+    documents: pd.DataFrame | None = None,
+    *,
+    unit: str = "segment",
+    window: int = 1,
+    codes: Sequence[str] | None = None,
+    scope: str | Sequence[str] = "coded",
+    codable_only: bool = True,
+) -> Incidence:
     """The unit x code incidence matrix (1 = at least one coding of the code touches the unit).
 
     Codings by several coders are pooled (a code is present when any of them applied it);
@@ -330,7 +421,9 @@ def incidence(codings: pd.DataFrame, segments: pd.DataFrame | None = None,
     code_list = check_codes(list(code_uniques), codes)
     code_map = np.append(pd.Index(code_list, dtype=object).get_indexer(code_uniques), -1).astype(np.int64)
     cod_code = code_map[code_idx]
-    a = assign_units(codings, segments, documents, unit=unit, window=window, scope=scope, codable_only=codable_only)
+    a = assign_units(
+        codings, segments, documents, unit=unit, window=window, scope=scope, codable_only=codable_only
+    )
     codes_of = cod_code[a.coding_rows]
     valid = (codes_of >= 0) & (a.unit_rows >= 0)
     touched = np.bincount(a.coding_rows[valid], minlength=len(codings)) > 0
@@ -340,7 +433,8 @@ def incidence(codings: pd.DataFrame, segments: pd.DataFrame | None = None,
 
 
 def unit_labels(inc: Incidence, rows: np.ndarray | None = None) -> list[str]:
-    """Readable unit names: ``doc#3`` (segment 3), ``doc#turn2``, ``doc#w3-5`` (window), ``doc`` or ``case``."""
+    """Readable unit names: ``doc#3`` (segment 3), ``doc#turn2``, ``doc#w3-5`` (window), ``doc`` or
+    ``case``."""
     t = inc.units if rows is None else inc.units.iloc[rows]
     if inc.unit in ("document", "case"):
         return [str(d) for d in t["document"]]
@@ -351,16 +445,25 @@ def unit_labels(inc: Incidence, rows: np.ndarray | None = None) -> list[str]:
     return [f"{d}#{k}" for d, k in zip(t["document"], t["key"])]
 
 
-def _document_assignment(codings: pd.DataFrame, docs: pd.Index, documents: pd.DataFrame | None, unit: str,
-                         live: np.ndarray, cod_doc: np.ndarray) -> Assignment:
+def _document_assignment(
+    codings: pd.DataFrame,
+    docs: pd.Index,
+    documents: pd.DataFrame | None,
+    unit: str,
+    live: np.ndarray,
+    cod_doc: np.ndarray,
+) -> Assignment:
     if unit == "document":
-        table = pd.DataFrame({"document": np.asarray(docs, dtype=object), "key": -1, "cluster": np.arange(len(docs))})
+        table = pd.DataFrame(
+            {"document": np.asarray(docs, dtype=object), "key": -1, "cluster": np.arange(len(docs))}
+        )
         return Assignment(unit, table, live, cod_doc, docs, cod_doc)
     case_of = _case_of(documents, codings)
     case_names = pd.Index(list(dict.fromkeys(case_of.get(d, d) for d in docs)), dtype=object)
     case_of_doc = case_names.get_indexer(pd.Index([case_of.get(d, d) for d in docs], dtype=object))
-    table = pd.DataFrame({"document": np.asarray(case_names, dtype=object), "key": -1,
-                          "cluster": np.arange(len(case_names))})
+    table = pd.DataFrame(
+        {"document": np.asarray(case_names, dtype=object), "key": -1, "cluster": np.arange(len(case_names))}
+    )
     return Assignment(unit, table, live, case_of_doc[cod_doc], docs, cod_doc)
 
 

@@ -19,8 +19,9 @@ def main() -> None:
     with st.sidebar:
         st.caption(f"Project: `{project.directory}`")
         known = sorted(project.coders().query("kind == 'human'")["name"])
-        choice = st.selectbox("Coder", ["(new coder)", *known], index=None, key="coder_choice",
-                              placeholder="Who are you?")
+        choice = st.selectbox(
+            "Coder", ["(new coder)", *known], index=None, key="coder_choice", placeholder="Who are you?"
+        )
         if choice == "(new coder)":
             name = st.text_input("Your name or initials", key="coder_new").strip()
             st.session_state["coder"] = name or None

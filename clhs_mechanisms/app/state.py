@@ -10,7 +10,8 @@ import html
 import os
 import re
 import sys
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -44,8 +45,10 @@ def project() -> Project:
         return _open(path)
     except ClhsError as exc:
         st.error(f"Cannot open the project: {exc}")
-        st.info("Start the app with `clhs app --project DIR` (or set CLHS_PROJECT) on a folder made by "
-                "`clhs init` or `clhs demo`.")
+        st.info(
+            "Start the app with `clhs app --project DIR` (or set CLHS_PROJECT) on a folder made by "
+            "`clhs init` or `clhs demo`."
+        )
         st.stop()
 
 
@@ -57,8 +60,10 @@ def require_coder() -> str:
     """The current coder; stops the page with a prompt if nobody is chosen yet."""
     name = coder()
     if not name:
-        st.warning("Choose who you are in the sidebar before coding: every decision, coding and memo "
-                   "is recorded with its coder.")
+        st.warning(
+            "Choose who you are in the sidebar before coding: every decision, coding and memo "
+            "is recorded with its coder."
+        )
         st.stop()
     return name
 
@@ -93,8 +98,10 @@ def highlight(text: str, spans: Sequence[tuple[int, int, str, str]]) -> str:
         if covering:
             title = html.escape("; ".join(dict.fromkeys(t for _, t in covering)), quote=True)
             colour = html.escape(covering[0][0], quote=True)
-            out.append(f'<mark title="{title}" style="background:{colour}33;border-bottom:2px solid {colour};'
-                       f'padding:0 1px">{piece}</mark>')
+            out.append(
+                f'<mark title="{title}" style="background:{colour}33;border-bottom:2px solid {colour};'
+                f'padding:0 1px">{piece}</mark>'
+            )
         else:
             out.append(piece)
     return "".join(out)
@@ -109,19 +116,14 @@ def domain_colours(project: Project) -> dict[str, str]:
 
 def version() -> int:
     """The project's change counter: the last audit-log entry (every change writes one)."""
-    import sqlalchemy as sa
-
-    from ..store import audit
-
-    with project().engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.max(audit.c.seq))).scalar() or 0)
+    return project().last_change()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _frame(path: str, change: int, what: str, kwargs: tuple) -> "pd.DataFrame":
+def _frame(path: str, change: int, what: str, kwargs: tuple) -> pd.DataFrame:
     return getattr(_open(path), what)(**dict(kwargs))
 
 
-def frame(what: str, **kwargs) -> "pd.DataFrame":
+def frame(what: str, **kwargs) -> pd.DataFrame:
     """``Project.<what>(**kwargs)``, read again only when the project has changed since."""
     return _frame(project_dir(), version(), what, tuple(sorted(kwargs.items())))

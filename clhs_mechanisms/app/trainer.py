@@ -12,9 +12,9 @@ import ast
 import functools
 import sys
 import threading
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable
 
 import pandas as pd
 import streamlit as st
@@ -76,15 +76,18 @@ class Trainer:
     def start(self, project_dir: str, floor: float = FLOOR) -> bool:
         """Retrain on everything and re-make the suggestions of the documents under review (down to
         ``floor`` times each code's threshold), in the background."""
-        return self._start(self._run, project_dir, f"retraining started {datetime.now():%H:%M:%S}", floor=floor)
+        return self._start(
+            self._run, project_dir, f"retraining started {datetime.now():%H:%M:%S}", floor=floor
+        )
 
     def ensure_live(self, project_dir: str, info: dict | None, under_review: Iterable[str] = ()) -> bool:
         """Build live scores for the current model (``info``) in the background, if missing or stale:
         built for another model, or not covering every document now ``under_review`` (documents
         suggested since they were built)."""
         live = self._live_for(project_dir)
-        if info is None or (live is not None and live.version == info["version"]
-                            and live.documents.issuperset(under_review)):
+        if info is None or (
+            live is not None and live.version == info["version"] and live.documents.issuperset(under_review)
+        ):
             return False
         return self._start(self._build_live, project_dir, "preparing live scores for the current model")
 
@@ -96,8 +99,10 @@ class Trainer:
                 under_review = project.documents_under_review()
                 report = suggest(project, method="ensemble", documents=under_review or None, floor=floor)
                 self._live_from(project)
-            self.message = (f"retrained {datetime.now():%H:%M:%S}: {model.version} on {model.n_training} texts; "
-                            f"{report.suggestions} suggestions refreshed")
+            self.message = (
+                f"retrained {datetime.now():%H:%M:%S}: {model.version} on {model.n_training} texts; "
+                f"{report.suggestions} suggestions refreshed"
+            )
         except ClhsError as exc:
             self.message = f"retraining failed: {exc}"
 

@@ -15,9 +15,26 @@ ENTRY = Path(__file__).resolve().parent.parent / "app" / "entry.py"
 
 def app_command(project_dir: Path, port: int) -> list[str]:
     """The `streamlit run` command line: bound to 127.0.0.1 with XSRF protection on."""
-    return [sys.executable, "-m", "streamlit", "run", str(ENTRY), "--server.address", "127.0.0.1",
-            "--server.port", str(port), "--server.headless", "true", "--server.enableXsrfProtection", "true",
-            "--browser.gatherUsageStats", "false", "--", "--project", str(project_dir.resolve())]
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ENTRY),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--server.enableXsrfProtection",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--",
+        "--project",
+        str(project_dir.resolve()),
+    ]
 
 
 @main.command()

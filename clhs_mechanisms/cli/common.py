@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 import tqdm
@@ -32,9 +33,10 @@ def user_errors(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except ClhsError as exc:
-            fail(str(exc))
+            fail(f"{exc} ({exc.hint})" if exc.hint else str(exc))
         except OSError as exc:
             fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+
     return wrapper
 
 
@@ -43,14 +45,23 @@ def project_dir_of(value: str | None) -> Path:
 
 
 project_option = click.option(
-    "--project", "project_dir", metavar="DIR", default=None,
-    help="Project directory (default: $CLHS_PROJECT, else the current directory).")
-db_url_option = click.option("--db-url", default=None, metavar="URL",
-                             help="SQLAlchemy URL of the project database (default: DIR/project.db).")
+    "--project",
+    "project_dir",
+    metavar="DIR",
+    default=None,
+    help="Project directory (default: $CLHS_PROJECT, else the current directory).",
+)
+db_url_option = click.option(
+    "--db-url",
+    default=None,
+    metavar="URL",
+    help="SQLAlchemy URL of the project database (default: DIR/project.db).",
+)
 
 
 def open_project(project_dir: str | None, db_url: str | None = None):
     from ..store import Project
+
     return Project.open(project_dir_of(project_dir), url=db_url)
 
 
@@ -58,5 +69,3 @@ def open_project(project_dir: str | None, db_url: str | None = None):
 @click.version_option(__version__, prog_name="clhs")
 def main() -> None:
     """clhs-mechanisms: codebook-driven, machine-assisted coding of CLHS mechanisms."""
-
-

@@ -1,4 +1,4 @@
-"""Project commands: init, import, status, codebook, export codings, demo."""
+"""Project commands: init, import, status, codebook, demo."""
 
 from __future__ import annotations
 
@@ -9,22 +9,32 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from ..codebook import lint_codebook, load_codebook, shipped_codebook_path
-from .common import (EXIT_USER_ERROR, open_project, project_dir_of, user_errors, db_url_option, main,
-                     project_option)
-
+from ..codebook import load_codebook, shipped_codebook_path
+from ..codebook_lint import lint_codebook
+from .common import (
+    EXIT_USER_ERROR,
+    db_url_option,
+    main,
+    open_project,
+    project_dir_of,
+    project_option,
+    user_errors,
+)
 
 # -- project ------------------------------------------------------------------
 
 
 @main.command()
 @click.argument("directory", required=False)
-@click.option("--codebook", "codebook_file", metavar="FILE", help="Codebook YAML (default: the shipped CLHS codebook).")
+@click.option(
+    "--codebook", "codebook_file", metavar="FILE", help="Codebook YAML (default: the shipped CLHS codebook)."
+)
 @db_url_option
 @user_errors
 def init(directory: str | None, codebook_file: str | None, db_url: str | None) -> None:
     """Create a project in DIRECTORY (default: $CLHS_PROJECT or the current directory)."""
     from ..store import Project
+
     codebook = load_codebook(codebook_file or shipped_codebook_path())
     d = project_dir_of(directory)
     project = Project.init(d, codebook, url=db_url)
@@ -34,27 +44,54 @@ def init(directory: str | None, codebook_file: str | None, db_url: str | None) -
 
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--kind", type=click.Choice(["interview", "literature"]), default=None,
-              help="Document kind (default: literature for CSV/XLSX, interview otherwise).")
-@click.option("--attributes", metavar="CSV", default=None,
-              help="Sidecar CSV of document/case attributes keyed by file name or participant id.")
+@click.option(
+    "--kind",
+    type=click.Choice(["interview", "literature"]),
+    default=None,
+    help="Document kind (default: literature for CSV/XLSX, interview otherwise).",
+)
+@click.option(
+    "--attributes",
+    metavar="CSV",
+    default=None,
+    help="Sidecar CSV of document/case attributes keyed by file name or participant id.",
+)
 @click.option("--replace", is_flag=True, help="Replace changed documents, re-anchoring their codings.")
 @click.option("--text-column", default="text", show_default=True, help="Text column of CSV/XLSX tables.")
-@click.option("--max-sentences", type=click.IntRange(1), default=3, show_default=True,
-              help="Sentences per segment in transcripts.")
-@click.option("--workers", type=click.IntRange(0), default=None,
-              help="Reader processes that read and segment while documents are stored "
-                   "(default: one per CPU for imports of 4 MB or more; 0 = none).")
+@click.option(
+    "--max-sentences",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="Sentences per segment in transcripts.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(0),
+    default=None,
+    help="Reader processes that read and segment while documents are stored "
+    "(default: one per CPU for imports of 4 MB or more; 0 = none).",
+)
 @project_option
 @db_url_option
 @user_errors
-def import_(paths: tuple[str, ...], kind: str | None, attributes: str | None, replace: bool, text_column: str,
-            max_sentences: int, workers: int | None, project_dir: str | None, db_url: str | None) -> None:
+def import_(
+    paths: tuple[str, ...],
+    kind: str | None,
+    attributes: str | None,
+    replace: bool,
+    text_column: str,
+    max_sentences: int,
+    workers: int | None,
+    project_dir: str | None,
+    db_url: str | None,
+) -> None:
     """Import transcripts (.txt .md .vtt .srt .docx) and literature tables (.csv .xlsx).
 
     REFI-QDA files (.qdc codebooks, .qdpx projects) go to `clhs import-qdc` / `clhs import-qdpx`.
     """
     from .interop import refi_dispatch, run_refi_import
+
     refi = refi_dispatch(paths)
     if refi is not None:
         for path in refi:
@@ -62,12 +99,20 @@ def import_(paths: tuple[str, ...], kind: str | None, attributes: str | None, re
         return
     from ..ingest import import_paths
     from ..segment import Segmenter
+
     with open_project(project_dir, db_url) as project:
         counts: dict[str, int] = {}
         words = segments = 0
-        results = import_paths(project, paths, kind=kind, attributes=attributes, replace=replace,
-                               text_column=text_column, segmenter=Segmenter(max_sentences=max_sentences),
-                               workers=workers)
+        results = import_paths(
+            project,
+            paths,
+            kind=kind,
+            attributes=attributes,
+            replace=replace,
+            text_column=text_column,
+            segmenter=Segmenter(max_sentences=max_sentences),
+            workers=workers,
+        )
         with tqdm(results, unit="doc", desc="importing", disable=None, file=sys.stderr) as bar:
             for result in bar:
                 counts[result.status] = counts.get(result.status, 0) + 1
@@ -76,8 +121,11 @@ def import_(paths: tuple[str, ...], kind: str | None, attributes: str | None, re
                 if result.status == "unchanged":
                     tqdm.write(f"{result.name}: unchanged, already imported (nothing added)", file=sys.stderr)
                 if result.status == "replaced":
-                    tqdm.write(f"{result.name}: replaced; {result.reanchored} codings re-anchored, "
-                               f"{len(result.unanchored)} could not be", file=sys.stderr)
+                    tqdm.write(
+                        f"{result.name}: replaced; {result.reanchored} codings re-anchored, "
+                        f"{len(result.unanchored)} could not be",
+                        file=sys.stderr,
+                    )
                     for lost in result.unanchored:
                         tqdm.write(f"  not re-anchored (kept as orphaned): {lost}", file=sys.stderr)
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no documents"
@@ -115,6 +163,7 @@ def codebook() -> None:
 def codebook_validate(file: str | None, strict: bool) -> None:
     """Validate FILE (default: the shipped codebook) and list lint warnings."""
     from ..errors import CodebookError
+
     try:
         cb = load_codebook(file or shipped_codebook_path())
     except CodebookError as exc:
@@ -124,20 +173,25 @@ def codebook_validate(file: str | None, strict: bool) -> None:
     warnings = lint_codebook(cb)
     for w in warnings:
         click.echo(f"warning: {w}", err=True)
-    click.echo(f"{cb.path}: valid codebook {cb.id} {cb.version}: {len(cb.domains)} domains, {len(cb)} codes, "
-               f"{len(cb.hypotheses)} hypotheses, {len(warnings)} lint warnings")
+    click.echo(
+        f"{cb.path}: valid codebook {cb.id} {cb.version}: {len(cb.domains)} domains, {len(cb)} codes, "
+        f"{len(cb.hypotheses)} hypotheses, {len(warnings)} lint warnings"
+    )
     if strict and warnings:
         sys.exit(EXIT_USER_ERROR)
 
 
 @codebook.command("show")
 @click.argument("code", required=False)
-@click.option("--file", "file", default=None, metavar="FILE", help="Show this codebook file instead of the project's.")
+@click.option(
+    "--file", "file", default=None, metavar="FILE", help="Show this codebook file instead of the project's."
+)
 @project_option
 @user_errors
 def codebook_show(code: str | None, file: str | None, project_dir: str | None) -> None:
     """The code tree, or everything about one CODE."""
     from ..interop.codebook_doc import code_markdown, code_tree
+
     if file:
         cb = load_codebook(file)
     else:
@@ -159,44 +213,6 @@ def codebook_load(file: str, coder: str, project_dir: str | None) -> None:
     click.echo(change.summary())
 
 
-# -- export -------------------------------------------------------------------
-
-
-@main.group()
-def export() -> None:
-    """Export codings and the codebook."""
-
-
-@export.command("codings")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
-@click.option("--output", "-o", metavar="FILE", default=None,
-              help="Write to FILE (default: standard output; xlsx needs a FILE).")
-@project_option
-@user_errors
-def export_codings(fmt: str, output: str | None, project_dir: str | None) -> None:
-    """Codings as a tidy table (one row per coding), ready for R and pandas.
-
-    xlsx: a 'codings' sheet, a 'codes' sheet and one sheet of quotes per code.
-    """
-    from ..interop.tables import codings_table, write_csv
-    if fmt == "xlsx":
-        from ..errors import ClhsError
-        from ..interop.xlsx import codings_workbook
-        if not output:
-            raise ClhsError("an Excel export needs --output FILE")
-        with open_project(project_dir) as project:
-            n = codings_workbook(project, output)
-        click.echo(f"wrote {n} codings to {output}", err=True)
-        return
-    with open_project(project_dir) as project:
-        table = codings_table(project)
-    if output:
-        write_csv(table, output)
-        click.echo(f"wrote {len(table)} codings to {output}", err=True)
-    else:
-        click.echo(table.to_csv(index=False), nl=False)
-
-
 # -- demo ---------------------------------------------------------------------
 
 
@@ -211,11 +227,10 @@ def demo(directory: str, force: bool, no_train: bool, no_app: bool, port: int) -
     """Build a project from the shipped corpus and codebook, run every stage, open the review app."""
     from ..demo import run_demo
     from .app import serve
+
     path = Path(directory)
     run_demo(path, force=force, train=not no_train, echo=click.echo).close()
     if no_app:
         click.echo(f"next: clhs app --project {path}")
         return
     serve(path, port)
-
-

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
-from typing import Collection
-
-import sqlalchemy as sa
 
 from ..codebook import unknown_code_message
 from ..errors import ClhsError
 from ..store import Project
-from ..store import documents as documents_table
 
 
-def import_codings_jsonl(project: Project, path: str | Path, *, coder: str, origin: str = "import",
-                         documents: Collection[str] | None = None) -> int:
+def import_codings_jsonl(
+    project: Project,
+    path: str | Path,
+    *,
+    coder: str,
+    origin: str = "import",
+    documents: Collection[str] | None = None,
+) -> int:
     """Add the codes of every line ``{"document", "start", "end", "codes"}`` as codings by ``coder``.
 
     ``documents``: only lines of these documents (agreement treats a coder as having rated
@@ -29,8 +32,7 @@ def import_codings_jsonl(project: Project, path: str | Path, *, coder: str, orig
     if not p.is_file():
         raise ClhsError("no such file", where=str(p))
     codebook = project.codebook
-    with project.engine.connect() as conn:
-        texts = dict(conn.execute(sa.select(documents_table.c.name, documents_table.c.text)).all())
+    texts = project.document_texts()
     rows = []
     for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -52,10 +54,9 @@ def import_codings_jsonl(project: Project, path: str | Path, *, coder: str, orig
                 raise ClhsError(unknown_code_message(code, codebook.code_ids), where=where)
             rows.append((name, start, end, code))
     existing = project.codings()
-    existing = set(zip(existing["document"], existing["start"], existing["end"], existing["code"],
-                       existing["coder"]))
+    existing = set(
+        zip(existing["document"], existing["start"], existing["end"], existing["code"], existing["coder"])
+    )
     todo = [r for r in rows if (*r, coder) not in existing]
-    with project.exchange_transaction() as conn:
-        for name, start, end, code in todo:
-            project.add_coding(name, start, end, code, coder=coder, origin=origin, conn=conn)
+    project.add_codings(todo, coder=coder, origin=origin)
     return len(todo)

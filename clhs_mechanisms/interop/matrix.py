@@ -35,10 +35,16 @@ def _count(codings: pd.DataFrame, column: str, count: str) -> pd.Series:
     return codings.groupby(["code", column], sort=False).size()
 
 
-def _matrix(codebook: Codebook, codings: pd.DataFrame, column: str, columns: list[str], count: str) -> pd.DataFrame:
+def _matrix(
+    codebook: Codebook, codings: pd.DataFrame, column: str, columns: list[str], count: str
+) -> pd.DataFrame:
     counts = _count(codings, column, count)
     table = counts.unstack(fill_value=0) if len(counts) else pd.DataFrame()
-    table = table.reindex(index=_row_order(codebook, codings), columns=columns, fill_value=0).fillna(0).astype(int)
+    table = (
+        table.reindex(index=_row_order(codebook, codings), columns=columns, fill_value=0)
+        .fillna(0)
+        .astype(int)
+    )
     table.index.name = "code"
     table.columns.name = column
     return table
@@ -55,8 +61,9 @@ def code_by_document(project: Project, *, count: str = "codings", coder: str | N
     return _matrix(project.codebook, codings, "document", documents, count)
 
 
-def code_by_attribute(project: Project, attribute: str, *, count: str = "codings",
-                      coder: str | None = None) -> pd.DataFrame:
+def code_by_attribute(
+    project: Project, attribute: str, *, count: str = "codings", coder: str | None = None
+) -> pd.DataFrame:
     """Codes (rows) by the values of a document attribute (columns), e.g. ``role`` or ``site``.
 
     Documents without the attribute fall in a ``(missing)`` column. ``count`` as in
@@ -67,8 +74,10 @@ def code_by_attribute(project: Project, attribute: str, *, count: str = "codings
     values = [a.get(attribute) for a in docs["attributes"]]
     if docs.empty or all(v is None for v in values):
         known = sorted({k for a in docs["attributes"] for k in a})
-        raise ClhsError(f"no document has the attribute '{attribute}'"
-                        + (f" (known: {', '.join(known)})" if known else " (the project has no attributes)"))
+        raise ClhsError(
+            f"no document has the attribute '{attribute}'"
+            + (f" (known: {', '.join(known)})" if known else " (the project has no attributes)")
+        )
     value_of = {name: (v if v not in (None, "") else MISSING) for name, v in zip(docs["name"], values)}
     codings = _filtered(project, coder).copy()
     codings[attribute] = [value_of.get(d, MISSING) for d in codings["document"]]

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import bisect
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 BASES = ("raw", "lf")  # positions over the file as stored, or with each CRLF counted once
 ENDS = ("exclusive", "inclusive")
@@ -174,8 +174,9 @@ def _score(sources: Sequence[tuple[SourceText, Sequence[Selection]]], basis: str
     return score
 
 
-def choose_convention(sources: Iterable[tuple[SourceText, Sequence[Selection]]], *, end: str = "auto",
-                      basis: str = "auto") -> Convention:
+def choose_convention(
+    sources: Iterable[tuple[SourceText, Sequence[Selection]]], *, end: str = "auto", basis: str = "auto"
+) -> Convention:
     """The reading of positions under which the selections fit their texts best.
 
     ``end`` and ``basis`` may be fixed (``exclusive``/``inclusive``, ``raw``/``lf``);
@@ -201,7 +202,9 @@ def choose_convention(sources: Iterable[tuple[SourceText, Sequence[Selection]]],
     results.sort(reverse=True)
     best = results[0]
     if len(results) == 1 or (end != "auto" and basis != "auto"):
-        reason = "the only reading that fits" if len(results) == 1 and len(bases) * len(ends) > 1 else "as given"
+        reason = (
+            "the only reading that fits" if len(results) == 1 and len(bases) * len(ends) > 1 else "as given"
+        )
     elif best[0] == results[1][0]:
         reason = "no evidence either way; the standard's reading"
     else:

@@ -27,7 +27,7 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 class _Counted(io.RawIOBase):
     """A member's stream that refuses to yield more than the archive's remaining budget."""
 
-    def __init__(self, stream: IO[bytes], archive: "QdpxArchive", name: str) -> None:
+    def __init__(self, stream: IO[bytes], archive: QdpxArchive, name: str) -> None:
         self._stream, self._archive, self._name = stream, archive, name
 
     def readable(self) -> bool:
@@ -36,7 +36,7 @@ class _Counted(io.RawIOBase):
     def readinto(self, buffer) -> int:  # type: ignore[override]
         data = self._stream.read(len(buffer))
         self._archive._spend(len(data), self._name)
-        buffer[:len(data)] = data
+        buffer[: len(data)] = data
         return len(data)
 
     def close(self) -> None:
@@ -65,8 +65,9 @@ class QdpxArchive:
                 head = fh.read(16)
             kind = sniff_binary(head)
             looks = f" (looks like {kind})" if kind else ""
-            raise ClhsError(f"not a REFI-QDA project: a .qdpx is a ZIP archive, this is not one{looks}",
-                            where=self.where)
+            raise ClhsError(
+                f"not a REFI-QDA project: a .qdpx is a ZIP archive, this is not one{looks}", where=self.where
+            )
         try:
             self._zip = zipfile.ZipFile(self.path)
             infos = self._zip.infolist()
@@ -82,8 +83,10 @@ class QdpxArchive:
             self.members.append(Member(info.filename, info.file_size))
         if declared > max_bytes:
             self.close()
-            raise ClhsError(f"archive too large: {declared:,} bytes uncompressed, over the limit of "
-                            f"{max_bytes:,} bytes", where=self.where)
+            raise ClhsError(
+                f"archive too large: {declared:,} bytes uncompressed, over the limit of {max_bytes:,} bytes",
+                where=self.where,
+            )
         self._by_lower = {m.name.lower(): m for m in self.members}
 
     def _check_name(self, name: str) -> None:
@@ -91,21 +94,25 @@ class QdpxArchive:
         parts = PurePosixPath(unified).parts
         if unified.startswith("/") or _DRIVE.match(unified) or ".." in parts or "\x00" in name:
             self.close()
-            raise ClhsError(f"unsafe path '{name}' inside the archive (it points outside the archive's folder); "
-                            "refused", where=self.where)
+            raise ClhsError(
+                f"unsafe path '{name}' inside the archive (it points outside the archive's folder); refused",
+                where=self.where,
+            )
 
     def _spend(self, n: int, name: str) -> None:
         self._read += n
         if self._read > self.max_bytes:
-            raise ClhsError(f"archive too large: more than {self.max_bytes:,} bytes after decompression "
-                            f"(reading {name})", where=self.where)
+            raise ClhsError(
+                f"archive too large: more than {self.max_bytes:,} bytes after decompression (reading {name})",
+                where=self.where,
+            )
 
     def close(self) -> None:
         zf = getattr(self, "_zip", None)
         if zf is not None:
             zf.close()
 
-    def __enter__(self) -> "QdpxArchive":
+    def __enter__(self) -> QdpxArchive:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -117,7 +124,9 @@ class QdpxArchive:
         """The ``.qde`` member, and a note when it is not the standard ``project.qde``."""
         qdes = [m for m in self.members if m.name.lower().endswith(".qde")]
         if not qdes:
-            raise ClhsError("no .qde project file in the archive (a .qdpx must hold project.qde)", where=self.where)
+            raise ClhsError(
+                "no .qde project file in the archive (a .qdpx must hold project.qde)", where=self.where
+            )
         exact = [m for m in qdes if m.name == "project.qde"]
         if exact:
             return exact[0], None
@@ -125,8 +134,12 @@ class QdpxArchive:
         candidates = [m for m in top if m.name.lower() == "project.qde"] or top or qdes
         if len(candidates) > 1:
             names = ", ".join(sorted(m.name for m in candidates))
-            raise ClhsError(f"several .qde files ({names}): cannot tell which one is the project", where=self.where)
-        return candidates[0], f"the project file is '{candidates[0].name}', not 'project.qde'; read it all the same"
+            raise ClhsError(
+                f"several .qde files ({names}): cannot tell which one is the project", where=self.where
+            )
+        return candidates[
+            0
+        ], f"the project file is '{candidates[0].name}', not 'project.qde'; read it all the same"
 
     def source(self, reference: str) -> Member | None:
         """The member an ``internal://NAME`` reference points to (``sources/NAME``, any case)."""
@@ -145,7 +158,9 @@ class QdpxArchive:
         try:
             raw = self._zip.open(member.name)
         except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
-            raise ClhsError(f"cannot read '{member.name}' from the archive ({exc})", where=self.where) from None
+            raise ClhsError(
+                f"cannot read '{member.name}' from the archive ({exc})", where=self.where
+            ) from None
         return io.BufferedReader(_Counted(raw, self, member.name), buffer_size=CHUNK)
 
     def read(self, member: Member) -> bytes:

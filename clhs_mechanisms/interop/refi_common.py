@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 from lxml import etree
@@ -70,7 +70,7 @@ def _utc(value: str) -> datetime | None:
         when = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def file_time(value: str | None) -> str | None:
@@ -82,7 +82,8 @@ def file_time(value: str | None) -> str | None:
 
 
 def stored_time(value: str | None) -> str | None:
-    """A file's xs:dateTime in the store's form (UTC, milliseconds, ``+00:00``); a time without zone is UTC."""
+    """A file's xs:dateTime in the store's form (UTC, milliseconds, ``+00:00``); a time without zone is
+    UTC."""
     when = _utc(value) if value else None
     return when.isoformat(timespec="milliseconds") if when is not None else value
 
@@ -101,7 +102,7 @@ def norm_guid(value: str | None) -> str | None:
         return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(kind: str) -> etree.XMLSchema:
     """The REFI-QDA schema ``kind`` ('codebook' or 'project')."""
     name = {"codebook": "Codebook.xsd", "project": "Project.xsd"}[kind]
@@ -135,7 +136,7 @@ def xml_safe(text: str) -> str:
 def short_name(text: str, limit: int = 60) -> str:
     """A one-line name for a selection or note: the text itself, cut with '…' if long."""
     line = " ".join(xml_safe(text).split())
-    return line if len(line) <= limit else line[:limit - 1].rstrip() + "…"
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 # -- code and hypothesis descriptions ------------------------------------------------
@@ -152,12 +153,24 @@ def short_name(text: str, limit: int = 60) -> str:
 #   Sources:                   "- item"
 #   Code id: mot_autonomy
 
-_LIST_FIELDS = {"Include": "include", "Exclude": "exclude", "Examples": "examples",
-                "Counterexamples": "counterexamples", "Sources": "sources"}
-_LINE_FIELDS = {"Definition": "definition", "Cues": "cues", "Evidence": "evidence", "Code id": "id",
-                "Domain id": "domain_id"}
-_HEADER = re.compile(r"^(Definition|Include|Exclude|Examples|Counterexamples|Cues|Evidence|Sources|Code id|"
-                     r"Domain id):[ \t]*(.*)$")
+_LIST_FIELDS = {
+    "Include": "include",
+    "Exclude": "exclude",
+    "Examples": "examples",
+    "Counterexamples": "counterexamples",
+    "Sources": "sources",
+}
+_LINE_FIELDS = {
+    "Definition": "definition",
+    "Cues": "cues",
+    "Evidence": "evidence",
+    "Code id": "id",
+    "Domain id": "domain_id",
+}
+_HEADER = re.compile(
+    r"^(Definition|Include|Exclude|Examples|Counterexamples|Cues|Evidence|Sources|Code id|"
+    r"Domain id):[ \t]*(.*)$"
+)
 _REF = re.compile(r"^(.*?)\s*\[(?:use|belongs to) ([a-z][a-z0-9_]*)\]$")
 
 
@@ -176,13 +189,20 @@ def code_description(code: Code) -> str:
     items("Include", list(code.include))
     items("Exclude", [f"{e.text} [use {e.code}]" for e in code.exclude])
     items("Examples", list(code.examples))
-    items("Counterexamples", [c.text + (f" [belongs to {c.code}]" if c.code else "") for c in code.counterexamples])
+    items(
+        "Counterexamples",
+        [c.text + (f" [belongs to {c.code}]" if c.code else "") for c in code.counterexamples],
+    )
     if code.cues:
         lines.append("Cues: " + "; ".join(code.cues))
     if code.evidence:
         ev = code.evidence
-        lines.append("Evidence: " + ev.status + (f" ({ev.confidence})" if ev.confidence else "")
-                     + (f": {_one_line(ev.note)}" if ev.note else ""))
+        lines.append(
+            "Evidence: "
+            + ev.status
+            + (f" ({ev.confidence})" if ev.confidence else "")
+            + (f": {_one_line(ev.note)}" if ev.note else "")
+        )
     items("Sources", list(code.sources))
     lines.append(f"Code id: {code.id}")
     return xml_safe("\n".join(lines))
@@ -195,8 +215,19 @@ def parse_code_description(text: str | None) -> dict:
     [(text, code|None)], cues, evidence (status, confidence, note) or None, sources, id.
     A description in another tool's free form becomes the definition as it is.
     """
-    out: dict = {"definition": "", "include": [], "exclude": [], "examples": [], "counterexamples": [],
-                 "cues": [], "evidence": None, "sources": [], "id": None, "domain_id": None, "structured": False}
+    out: dict = {
+        "definition": "",
+        "include": [],
+        "exclude": [],
+        "examples": [],
+        "counterexamples": [],
+        "cues": [],
+        "evidence": None,
+        "sources": [],
+        "id": None,
+        "domain_id": None,
+        "structured": False,
+    }
     text = (text or "").replace("\r\n", "\n").strip()
     if not text:
         return out
@@ -244,8 +275,11 @@ def domain_description(description: str, domain_id: str) -> str:
 
 
 def hypothesis_description(h: Hypothesis) -> str:
-    lines = [f"Statement: {_one_line(h.statement)}", f"Mechanism: {', '.join(h.mechanism)}",
-             f"Outcome: {', '.join(h.outcome)}"]
+    lines = [
+        f"Statement: {_one_line(h.statement)}",
+        f"Mechanism: {', '.join(h.mechanism)}",
+        f"Outcome: {', '.join(h.outcome)}",
+    ]
     if h.contrast:
         lines.append(f"Contrast: {', '.join(h.contrast)}")
     lines += [f"Expected: {h.expected}", f"Unit: {h.unit}"]
@@ -263,7 +297,9 @@ def parse_hypothesis_description(name: str, text: str | None) -> dict | None:
     """The fields of a hypothesis Set's Description, or None if it is not one of ours."""
     fields: dict[str, str] = {}
     for line in (text or "").replace("\r\n", "\n").split("\n"):
-        m = re.match(r"^(Statement|Mechanism|Outcome|Contrast|Expected|Unit|Note|Hypothesis id):\s*(.*)$", line)
+        m = re.match(
+            r"^(Statement|Mechanism|Outcome|Contrast|Expected|Unit|Note|Hypothesis id):\s*(.*)$", line
+        )
         if m:
             fields[m.group(1)] = m.group(2).strip()
     if not {"Statement", "Mechanism", "Outcome", "Expected", "Unit", "Hypothesis id"} <= set(fields):
@@ -273,8 +309,14 @@ def parse_hypothesis_description(name: str, text: str | None) -> dict | None:
         return [c.strip() for c in fields.get(key, "").split(",") if c.strip()]
 
     label = name.split(":", 1)[1].strip() if ":" in name else ""
-    out = {"id": fields["Hypothesis id"], "statement": fields["Statement"], "mechanism": ids("Mechanism"),
-           "outcome": ids("Outcome"), "expected": fields["Expected"], "unit": fields["Unit"]}
+    out = {
+        "id": fields["Hypothesis id"],
+        "statement": fields["Statement"],
+        "mechanism": ids("Mechanism"),
+        "outcome": ids("Outcome"),
+        "expected": fields["Expected"],
+        "unit": fields["Unit"],
+    }
     if ids("Contrast"):
         out["contrast"] = ids("Contrast")
     if label and label != short_name(fields["Statement"]):
@@ -286,4 +328,3 @@ def parse_hypothesis_description(name: str, text: str | None) -> dict | None:
 
 def codebook_origin(codebook: Codebook) -> str:
     return f"{ORIGIN}; codebook {codebook.id} {codebook.version}: {codebook.title}"
-

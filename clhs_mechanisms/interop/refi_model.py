@@ -10,8 +10,9 @@ lists such as ``<Sets/>`` are removed before validation.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Iterator
+from typing import IO
 
 from lxml import etree
 
@@ -22,8 +23,9 @@ from .report import ExchangeReport
 # Optional top-level lists that the schema requires to hold one item at least; some tools write them
 # empty (Taguette's codebook export always writes <Sets/>).
 _LISTS = {"Users", "Variables", "Cases", "Sources", "Notes", "Links", "Sets", "Graphs"}
-_PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True,
-                       load_dtd=False)
+_PARSER_OPTIONS = dict(
+    resolve_entities=False, no_network=True, huge_tree=True, remove_comments=True, load_dtd=False
+)
 
 
 @dataclass
@@ -34,7 +36,7 @@ class QCode:
     description: str = ""
     color: str | None = None
     parent: str | None = None
-    children: list["QCode"] = field(default_factory=list)
+    children: list[QCode] = field(default_factory=list)
     note_refs: list[str] = field(default_factory=list)
     line: int = 0
 
@@ -142,7 +144,9 @@ def _local(tag: object) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
-def parse_xml(stream: IO[bytes] | bytes, *, kind: str, where: str, report: ExchangeReport) -> etree._ElementTree:
+def parse_xml(
+    stream: IO[bytes] | bytes, *, kind: str, where: str, report: ExchangeReport
+) -> etree._ElementTree:
     """Parse, normalise the namespace to QDA-XML 1.0, and validate against the schema."""
     parser = etree.XMLParser(**_PARSER_OPTIONS)
     try:
@@ -158,8 +162,11 @@ def parse_xml(stream: IO[bytes] | bytes, *, kind: str, where: str, report: Excha
     ns = CODEBOOK_NS if kind == "codebook" else PROJECT_NS
     expected_root = "CodeBook" if kind == "codebook" else "Project"
     if _local(root.tag) != expected_root:
-        raise ClhsError(f"line {root.sourceline}: the root element is <{_local(root.tag)}>, expected "
-                        f"<{expected_root}> of REFI-QDA {kind} exchange", where=where)
+        raise ClhsError(
+            f"line {root.sourceline}: the root element is <{_local(root.tag)}>, expected "
+            f"<{expected_root}> of REFI-QDA {kind} exchange",
+            where=where,
+        )
     found = etree.QName(root).namespace
     if found != ns:
         for el in root.iter():
@@ -168,14 +175,19 @@ def parse_xml(stream: IO[bytes] | bytes, *, kind: str, where: str, report: Excha
         etree.cleanup_namespaces(root)
         report.changed("namespace", f"'{found or '(none)'}' read as '{ns}'")
     for el in [el for el in root if _local(el.tag) in _LISTS and len(el) == 0]:
-        report.changed("empty lists (the schema wants at least one item; removed)",
-                       f"<{_local(el.tag)}/> at line {el.sourceline}")
+        report.changed(
+            "empty lists (the schema wants at least one item; removed)",
+            f"<{_local(el.tag)}/> at line {el.sourceline}",
+        )
         root.remove(el)
     location = " ".join((root.get(f"{{{XSI_NS}}}schemaLocation") or "").split())
     version = re.search(r"/v(\d+(?:\.\d+)*)/", location)
     if version and version.group(1) != "1.0":
-        report.changed("schemaLocation", f"'{location}' names version {version.group(1)}; ignored, validated "
-                                         f"against the {kind} 1.0 schema")
+        report.changed(
+            "schemaLocation",
+            f"'{location}' names version {version.group(1)}; ignored, validated "
+            f"against the {kind} 1.0 schema",
+        )
     require_valid(tree, kind, where)
     return tree
 
@@ -201,9 +213,16 @@ def _refs(el: etree._Element, name: str = "NoteRef", attr: str = "targetGUID") -
 
 
 def _code(el: etree._Element, parent: str | None, member_attr: str = "guid") -> QCode:
-    code = QCode(guid=_guid(el), name=el.get("name", ""), codable=el.get("isCodable", "true").lower() in ("true", "1"),
-                 description=_child_text(el, "Description"), color=el.get("color"), parent=parent,
-                 note_refs=_refs(el), line=el.sourceline or 0)
+    code = QCode(
+        guid=_guid(el),
+        name=el.get("name", ""),
+        codable=el.get("isCodable", "true").lower() in ("true", "1"),
+        description=_child_text(el, "Description"),
+        color=el.get("color"),
+        parent=parent,
+        note_refs=_refs(el),
+        line=el.sourceline or 0,
+    )
     code.children = [_code(c, code.guid) for c in _children(el, "Code")]
     return code
 
@@ -214,8 +233,14 @@ def read_codebook_tree(tree: etree._ElementTree) -> tuple[list[QCode], list[QSet
     sets = []
     for sets_el in _children(root, "Sets"):
         for s in _children(sets_el, "Set"):
-            sets.append(QSet(guid=_guid(s), name=s.get("name", ""), description=_child_text(s, "Description"),
-                             codes=[_guid(m) for m in _children(s, "MemberCode")]))
+            sets.append(
+                QSet(
+                    guid=_guid(s),
+                    name=s.get("name", ""),
+                    description=_child_text(s, "Description"),
+                    codes=[_guid(m) for m in _children(s, "MemberCode")],
+                )
+            )
     return codes, sets, root.get("origin", "")
 
 
@@ -223,17 +248,31 @@ def _coding(el: etree._Element, user: str | None, created: str | None) -> QCodin
     """A Coding; without its own creatingUser/creationDateTime it is its selection's (or source's),
     the one QualCoder reads, so both layouts (a selection per coding, or per span) keep the coder."""
     ref = _children(el, "CodeRef")[0]
-    return QCoding(guid=_guid(el), code=_guid(ref, "targetGUID"), user=norm_guid(el.get("creatingUser")) or user,
-                   created=el.get("creationDateTime") or created, note_refs=_refs(el), line=el.sourceline or 0)
+    return QCoding(
+        guid=_guid(el),
+        code=_guid(ref, "targetGUID"),
+        user=norm_guid(el.get("creatingUser")) or user,
+        created=el.get("creationDateTime") or created,
+        note_refs=_refs(el),
+        line=el.sourceline or 0,
+    )
 
 
 def _selection(el: etree._Element) -> QSelection:
     user = norm_guid(el.get("creatingUser") or el.get("modifyingUser"))
     created = el.get("creationDateTime") or el.get("modifiedDateTime")
-    return QSelection(guid=_guid(el), start=int(el.get("startPosition")), end=int(el.get("endPosition")),
-                      name=el.get("name", ""), description=_child_text(el, "Description"), user=user, created=created,
-                      codings=[_coding(c, user, created) for c in _children(el, "Coding")], note_refs=_refs(el),
-                      line=el.sourceline or 0)
+    return QSelection(
+        guid=_guid(el),
+        start=int(el.get("startPosition")),
+        end=int(el.get("endPosition")),
+        name=el.get("name", ""),
+        description=_child_text(el, "Description"),
+        user=user,
+        created=created,
+        codings=[_coding(c, user, created) for c in _children(el, "Coding")],
+        note_refs=_refs(el),
+        line=el.sourceline or 0,
+    )
 
 
 def _variable_values(el: etree._Element) -> dict[str, str]:
@@ -248,77 +287,151 @@ def _variable_values(el: etree._Element) -> dict[str, str]:
 def _text_source(el: etree._Element, element: str, name: str | None = None) -> QSource:
     user = norm_guid(el.get("creatingUser") or el.get("modifyingUser"))
     created = el.get("creationDateTime") or el.get("modifiedDateTime")
-    return QSource(guid=_guid(el), name=name if name is not None else el.get("name", ""), element=element,
-                   plain_path=el.get("plainTextPath"),
-                   content=_child_text(el, "PlainTextContent") if _children(el, "PlainTextContent") else None,
-                   description=_child_text(el, "Description"), user=user, created=created,
-                   selections=[_selection(s) for s in _children(el, "PlainTextSelection")],
-                   codings=[_coding(c, user, created) for c in _children(el, "Coding")], note_refs=_refs(el),
-                   variables=_variable_values(el), line=el.sourceline or 0)
+    return QSource(
+        guid=_guid(el),
+        name=name if name is not None else el.get("name", ""),
+        element=element,
+        plain_path=el.get("plainTextPath"),
+        content=_child_text(el, "PlainTextContent") if _children(el, "PlainTextContent") else None,
+        description=_child_text(el, "Description"),
+        user=user,
+        created=created,
+        selections=[_selection(s) for s in _children(el, "PlainTextSelection")],
+        codings=[_coding(c, user, created) for c in _children(el, "Coding")],
+        note_refs=_refs(el),
+        variables=_variable_values(el),
+        line=el.sourceline or 0,
+    )
+
+
+def _pdf_source(el: etree._Element) -> QSource:
+    """A PDFSource, read through its plain-text Representation when it has one."""
+    reps = _children(el, "Representation")
+    if reps:
+        src = _text_source(reps[0], "PDFSource", name=el.get("name", ""))
+        src.guid = _guid(el)
+        src.description = _child_text(el, "Description") or src.description
+        src.note_refs = _refs(el) + src.note_refs
+        src.variables = {**_variable_values(el), **src.variables}
+        src.codings = [_coding(c, src.user, src.created) for c in _children(el, "Coding")] + src.codings
+    else:
+        src = QSource(guid=_guid(el), name=el.get("name", ""), element="PDFSource", line=el.sourceline or 0)
+    src.other_selections = len(_children(el, "PDFSelection"))
+    return src
+
+
+def _other_source(el: etree._Element) -> QSource:
+    """A picture, audio or video source: no text, only its name, notes and how many selections it has."""
+    src = QSource(
+        guid=_guid(el),
+        name=el.get("name", ""),
+        element=_local(el.tag),
+        line=el.sourceline or 0,
+        note_refs=_refs(el),
+    )
+    src.other_selections = sum(
+        len(_children(el, n)) for n in ("PictureSelection", "AudioSelection", "VideoSelection")
+    )
+    return src
+
+
+def _sources(root: etree._Element) -> list[QSource]:
+    """Every source, of any kind, in document order."""
+    sources = []
+    for sources_el in _children(root, "Sources"):
+        for s in sources_el:
+            kind = _local(s.tag)
+            if kind == "TextSource":
+                sources.append(_text_source(s, kind))
+            elif kind == "PDFSource":
+                sources.append(_pdf_source(s))
+            elif isinstance(s.tag, str):
+                sources.append(_other_source(s))
+    return sources
+
+
+def _case(el: etree._Element) -> QCase:
+    """A Case with its variable values and the sources it groups."""
+    return QCase(
+        guid=_guid(el),
+        name=(el.get("name") or "").strip(),
+        description=_child_text(el, "Description"),
+        variables=_variable_values(el),
+        sources=_refs(el, "SourceRef"),
+        line=el.sourceline or 0,
+    )
+
+
+def _note(el: etree._Element) -> QNote:
+    """A Note; its text is inline (PlainTextContent) or in the file named by plainTextPath."""
+    return QNote(
+        guid=_guid(el),
+        name=el.get("name", ""),
+        text=_child_text(el, "PlainTextContent"),
+        description=_child_text(el, "Description"),
+        plain_path=el.get("plainTextPath"),
+        user=norm_guid(el.get("creatingUser") or el.get("modifyingUser")),
+        created=el.get("creationDateTime"),
+        modified=el.get("modifiedDateTime"),
+        line=el.sourceline or 0,
+    )
+
+
+def _set(el: etree._Element) -> QSet:
+    """A Set with its member codes, sources and notes."""
+    return QSet(
+        guid=_guid(el),
+        name=el.get("name", ""),
+        description=_child_text(el, "Description"),
+        codes=_refs(el, "MemberCode"),
+        sources=_refs(el, "MemberSource"),
+        notes=_refs(el, "MemberNote"),
+    )
+
+
+def _items(root: etree._Element, list_name: str, item_name: str) -> list[etree._Element]:
+    """The ``item_name`` elements in every top-level ``list_name`` list."""
+    return [item for lst in _children(root, list_name) for item in _children(lst, item_name)]
 
 
 def read_project_tree(tree: etree._ElementTree) -> QProject:
+    """A validated project.qde as a :class:`QProject`; Links and Graphs are only counted."""
     root = tree.getroot()
-    project = QProject(name=root.get("name", ""), origin=root.get("origin", ""),
-                       description=_child_text(root, "Description"), project_note_refs=_refs(root))
-    for users in _children(root, "Users"):
-        for u in _children(users, "User"):
-            project.users[_guid(u)] = (u.get("name") or u.get("id") or "").strip()
+    project = QProject(
+        name=root.get("name", ""),
+        origin=root.get("origin", ""),
+        description=_child_text(root, "Description"),
+        project_note_refs=_refs(root),
+    )
+    for u in _items(root, "Users", "User"):
+        project.users[_guid(u)] = (u.get("name") or u.get("id") or "").strip()
     for cb in _children(root, "CodeBook"):
         project.codes = [_code(c, None) for codes in _children(cb, "Codes") for c in _children(codes, "Code")]
-    for variables in _children(root, "Variables"):
-        for v in _children(variables, "Variable"):
-            project.variables[_guid(v)] = (v.get("name", ""), v.get("typeOfVariable", "Text"))
-    for cases in _children(root, "Cases"):
-        for c in _children(cases, "Case"):
-            project.cases.append(QCase(guid=_guid(c), name=(c.get("name") or "").strip(),
-                                       description=_child_text(c, "Description"), variables=_variable_values(c),
-                                       sources=_refs(c, "SourceRef"), line=c.sourceline or 0))
-    for sources in _children(root, "Sources"):
-        for s in sources:
-            kind = _local(s.tag)
-            if kind == "TextSource":
-                project.sources.append(_text_source(s, kind))
-            elif kind == "PDFSource":
-                reps = _children(s, "Representation")
-                if reps:
-                    src = _text_source(reps[0], kind, name=s.get("name", ""))
-                    src.guid = _guid(s)
-                    src.description = _child_text(s, "Description") or src.description
-                    src.note_refs = _refs(s) + src.note_refs
-                    src.variables = {**_variable_values(s), **src.variables}
-                    src.codings = [_coding(c, src.user, src.created) for c in _children(s, "Coding")] + src.codings
-                else:
-                    src = QSource(guid=_guid(s), name=s.get("name", ""), element=kind, line=s.sourceline or 0)
-                src.other_selections = len(_children(s, "PDFSelection"))
-                project.sources.append(src)
-            elif isinstance(s.tag, str):
-                src = QSource(guid=_guid(s), name=s.get("name", ""), element=kind, line=s.sourceline or 0,
-                              note_refs=_refs(s))
-                src.other_selections = sum(len(_children(s, n)) for n in
-                                           ("PictureSelection", "AudioSelection", "VideoSelection"))
-                project.sources.append(src)
-    for notes in _children(root, "Notes"):
-        for n in _children(notes, "Note"):
-            project.notes.append(QNote(
-                guid=_guid(n), name=n.get("name", ""),
-                text=_child_text(n, "PlainTextContent"), description=_child_text(n, "Description"),
-                plain_path=n.get("plainTextPath"), user=norm_guid(n.get("creatingUser") or n.get("modifyingUser")),
-                created=n.get("creationDateTime"), modified=n.get("modifiedDateTime"), line=n.sourceline or 0))
-    for sets_el in _children(root, "Sets"):
-        for s in _children(sets_el, "Set"):
-            project.sets.append(QSet(guid=_guid(s), name=s.get("name", ""), description=_child_text(s, "Description"),
-                                     codes=_refs(s, "MemberCode"), sources=_refs(s, "MemberSource"),
-                                     notes=_refs(s, "MemberNote")))
-    project.links = sum(len(_children(links, "Link")) for links in _children(root, "Links"))
-    project.graphs = sum(len(_children(graphs, "Graph")) for graphs in _children(root, "Graphs"))
+    for v in _items(root, "Variables", "Variable"):
+        project.variables[_guid(v)] = (v.get("name", ""), v.get("typeOfVariable", "Text"))
+    project.cases = [_case(c) for c in _items(root, "Cases", "Case")]
+    project.sources = _sources(root)
+    project.notes = [_note(n) for n in _items(root, "Notes", "Note")]
+    project.sets = [_set(s) for s in _items(root, "Sets", "Set")]
+    project.links = len(_items(root, "Links", "Link"))
+    project.graphs = len(_items(root, "Graphs", "Graph"))
     return project
 
 
 _GUID_GROUPS = {
-    "User": "user", "Code": "code", "TextSource": "source", "PDFSource": "source", "PictureSource": "source",
-    "AudioSource": "source", "VideoSource": "source", "PlainTextSelection": "selection", "Coding": "coding",
-    "Note": "note", "Case": "case", "Variable": "variable", "Set": "set",
+    "User": "user",
+    "Code": "code",
+    "TextSource": "source",
+    "PDFSource": "source",
+    "PictureSource": "source",
+    "AudioSource": "source",
+    "VideoSource": "source",
+    "PlainTextSelection": "selection",
+    "Coding": "coding",
+    "Note": "note",
+    "Case": "case",
+    "Variable": "variable",
+    "Set": "set",
 }
 
 
@@ -331,6 +444,9 @@ def check_duplicate_guids(tree: etree._ElementTree, where: str) -> None:
             continue
         key = (group, norm_guid(el.get("guid")) or el.get("guid"))
         if key in seen:
-            raise ClhsError(f"line {el.sourceline}: duplicate GUID {el.get('guid')}: this <{_local(el.tag)}> has the "
-                            f"same GUID as the {group} at line {seen[key]}", where=where)
+            raise ClhsError(
+                f"line {el.sourceline}: duplicate GUID {el.get('guid')}: this <{_local(el.tag)}> has the "
+                f"same GUID as the {group} at line {seen[key]}",
+                where=where,
+            )
         seen[key] = el.sourceline or 0

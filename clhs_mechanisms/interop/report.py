@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .files import write_text_atomic
@@ -29,7 +29,9 @@ class ExchangeReport:
     losses: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     saved_to: str | None = None
-    sizes: dict[str, dict[str, int]] = field(default_factory=lambda: {"changed": {}, "lost": {}})  # things per category
+    sizes: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {"changed": {}, "lost": {}}
+    )  # things per category
 
     def count(self, what: str, n: int = 1) -> None:
         self.counts[what] = self.counts.get(what, 0) + n
@@ -65,8 +67,10 @@ class ExchangeReport:
     def text(self) -> str:
         """The full report as plain text, for the terminal and the saved file."""
         lines = [self.summary()]
-        for title, kind, groups in (("changed on the way", "changed", self.changes),
-                                    ("not carried over", "lost", self.losses)):
+        for title, kind, groups in (
+            ("changed on the way", "changed", self.changes),
+            ("not carried over", "lost", self.losses),
+        ):
             if not groups:
                 continue
             lines.append(f"{title}:")
@@ -83,14 +87,21 @@ class ExchangeReport:
         return "\n".join(lines) + "\n"
 
     def as_dict(self) -> dict:
-        return {"action": self.action, "source": self.source, "counts": self.counts, "changes": self.changes,
-                "losses": self.losses, "sizes": self.sizes, "notes": self.notes}
+        return {
+            "action": self.action,
+            "source": self.source,
+            "counts": self.counts,
+            "changes": self.changes,
+            "losses": self.losses,
+            "sizes": self.sizes,
+            "notes": self.notes,
+        }
 
     def save(self, directory: str | Path) -> Path:
         """Write the report as ``<UTC time>-<action>-<file>.txt`` (and ``.json``) in ``directory``."""
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         stem = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{self.action}-{Path(self.source).name}")[:120]
         path = folder / f"{stamp}-{stem}.txt"
         write_text_atomic(path, self.text())

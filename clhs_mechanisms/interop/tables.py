@@ -9,8 +9,24 @@ import pandas as pd
 from ..store import Project
 from .files import atomic_path
 
-CODING_COLUMNS = ["coding_id", "document", "kind", "case", "speaker", "code", "code_label", "domain", "coder",
-                  "coder_kind", "start", "end", "quote", "memo", "origin", "created_at"]
+CODING_COLUMNS = [
+    "coding_id",
+    "document",
+    "kind",
+    "case",
+    "speaker",
+    "code",
+    "code_label",
+    "domain",
+    "coder",
+    "coder_kind",
+    "start",
+    "end",
+    "quote",
+    "memo",
+    "origin",
+    "created_at",
+]
 MEMO_SEPARATOR = "\n---\n"
 
 

@@ -18,13 +18,11 @@ all-negative examples for those who want that).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
-
-import sqlalchemy as sa
 
 from ..errors import ClhsError
-from ..store import Project, coders, codings, decisions, documents, segments, suggestions
+from ..store import Project
 from .files import atomic_path
 
 FORMATS = ("jsonl", "spacy")
@@ -34,27 +32,14 @@ def training_examples(project: Project, *, include_unreviewed: bool = False) -> 
     """The examples, in document and reading order."""
     codebook = project.codebook
     code_ids = list(codebook.code_ids)
-    with project.exchange_snapshot() as conn:
-        coded = conn.execute(
-            sa.select(codings.c.segment_id, codings.c.code_id, codings.c.start, codings.c.end)
-            .join(coders, coders.c.id == codings.c.coder_id)
-            .where(codings.c.status == "active", coders.c.kind == "human", codings.c.segment_id.is_not(None))).all()
-        decided = {r.segment_id for r in conn.execute(
-            sa.select(suggestions.c.segment_id).join(decisions, decisions.c.suggestion_id == suggestions.c.id))}
-        rows = conn.execute(
-            sa.select(segments.c.id, segments.c.idx, segments.c.start, segments.c.end, segments.c.text,
-                      segments.c.speaker, documents.c.name, documents.c.kind, documents.c.attributes)
-            .join(documents, documents.c.id == segments.c.document_id)
-            .where(segments.c.retired.is_(False), segments.c.codable.is_(True))
-            .order_by(documents.c.name, segments.c.idx)).all()
+    data = project.training_units()
     labels: dict[str, dict[str, list[tuple[int, int]]]] = {}
-    for c in coded:
+    for c in data.human_codings:
         labels.setdefault(c.segment_id, {}).setdefault(c.code_id, []).append((c.start, c.end))
-    for r in rows:
+    for r in data.units:
         mine = labels.get(r.id, {})
-        if not (mine or r.id in decided or include_unreviewed):
+        if not (mine or r.id in data.decided or include_unreviewed):
             continue
-        attrs = json.loads(r.attributes)
         spans = []
         for code, places in sorted(mine.items()):
             for s, e in sorted(places):
@@ -62,9 +47,17 @@ def training_examples(project: Project, *, include_unreviewed: bool = False) -> 
                 if a < b:
                     spans.append({"start": a, "end": b, "code": code})
         yield {
-            "id": f"{r.name}#{r.idx}", "text": r.text, "codes": sorted(c for c in mine if c in code_ids),
-            "source": r.kind, "role": attrs.get("role"), "document": r.name, "start": r.start, "end": r.end,
-            "speaker": r.speaker, "cats": {c: int(c in mine) for c in code_ids}, "spans": spans,
+            "id": f"{r.name}#{r.idx}",
+            "text": r.text,
+            "codes": sorted(c for c in mine if c in code_ids),
+            "source": r.kind,
+            "role": r.attributes.get("role"),
+            "document": r.name,
+            "start": r.start,
+            "end": r.end,
+            "speaker": r.speaker,
+            "cats": {c: int(c in mine) for c in code_ids},
+            "spans": spans,
         }
 
 
@@ -90,11 +83,21 @@ def write_docbin(project: Project, path: str | Path, *, include_unreviewed: bool
     for example in training_examples(project, include_unreviewed=include_unreviewed):
         doc = nlp.make_doc(example["text"])
         doc.cats = {code: float(v) for code, v in example["cats"].items()}
-        spans = [doc.char_span(s["start"], s["end"], label=s["code"], alignment_mode="expand")
-                 for s in example["spans"]]
+        spans = [
+            doc.char_span(s["start"], s["end"], label=s["code"], alignment_mode="expand")
+            for s in example["spans"]
+        ]
         doc.spans["sc"] = [s for s in spans if s is not None]
-        doc.user_data.update({"id": example["id"], "document": example["document"], "start": example["start"],
-                              "end": example["end"], "role": example["role"], "speaker": example["speaker"]})
+        doc.user_data.update(
+            {
+                "id": example["id"],
+                "document": example["document"],
+                "start": example["start"],
+                "end": example["end"],
+                "role": example["role"],
+                "speaker": example["speaker"],
+            }
+        )
         bin_.add(doc)
         n += 1
     with atomic_path(path) as tmp:

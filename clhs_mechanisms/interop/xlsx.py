@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import pandas as pd
 from openpyxl import Workbook
@@ -25,8 +25,23 @@ from .tables import codings_table
 MAX_CELL = 32767  # Excel's limit on characters in a cell
 TRUNCATED = " […]"
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
-SHEET_COLUMNS = ["document", "speaker", "case", "code", "code_label", "domain", "coder", "quote", "span", "start",
-                 "end", "memo", "origin", "created_at", "coding_id"]
+SHEET_COLUMNS = [
+    "document",
+    "speaker",
+    "case",
+    "code",
+    "code_label",
+    "domain",
+    "coder",
+    "quote",
+    "span",
+    "start",
+    "end",
+    "memo",
+    "origin",
+    "created_at",
+    "coding_id",
+]
 QUOTE_COLUMNS = ["document", "speaker", "case", "coder", "quote", "span", "memo", "coding_id"]
 
 
@@ -36,7 +51,7 @@ def _cell(ws, value: object, *, bold: bool = False) -> WriteOnlyCell:
     elif isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
         if len(value) > MAX_CELL:
-            value = value[:MAX_CELL - len(TRUNCATED)] + TRUNCATED
+            value = value[: MAX_CELL - len(TRUNCATED)] + TRUNCATED
     elif not isinstance(value, (int, float, bool)):
         value = str(value)
     cell = WriteOnlyCell(ws, value=value)
@@ -53,13 +68,18 @@ def sheet_title(name: str, taken: set[str]) -> str:
     title, n = base[:31], 2
     while title.lower() in taken:
         suffix = f"~{n}"
-        title, n = base[:31 - len(suffix)] + suffix, n + 1
+        title, n = base[: 31 - len(suffix)] + suffix, n + 1
     taken.add(title.lower())
     return title
 
 
-def _write_sheet(wb: Workbook, title: str, columns: Sequence[str], rows: Iterable[Sequence[object]],
-                 widths: dict[str, int] | None = None) -> None:
+def _write_sheet(
+    wb: Workbook,
+    title: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    widths: dict[str, int] | None = None,
+) -> None:
     ws = wb.create_sheet(title)
     for i, col in enumerate(columns):
         ws.column_dimensions[get_column_letter(i + 1)].width = (widths or {}).get(col, 14)
@@ -75,8 +95,12 @@ def write_tables_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path, *, inde
     taken: set[str] = set()
     for name, df in sheets.items():
         frame = df.reset_index() if index else df
-        _write_sheet(wb, sheet_title(name, taken), [str(c) for c in frame.columns],
-                     frame.itertuples(index=False, name=None))
+        _write_sheet(
+            wb,
+            sheet_title(name, taken),
+            [str(c) for c in frame.columns],
+            frame.itertuples(index=False, name=None),
+        )
     with atomic_path(path) as tmp:
         wb.save(tmp)
 
@@ -102,13 +126,25 @@ def codings_workbook(project: Project, path: str | Path) -> int:
     labels = {c.id: (c.label, c.domain) for c in codebook.codes}
     per_code = {code: table[table["code"] == code] for code in code_ids}
     titles = {code: sheet_title(code, taken) for code in code_ids}
-    _write_sheet(wb, "codes", ["code", "label", "domain", "codings", "sheet"],
-                 [(code, *labels.get(code, ("(retired)", "")), len(per_code[code]), titles[code]) for code in code_ids],
-                 {"code": 28, "label": 32, "sheet": 32})
+    _write_sheet(
+        wb,
+        "codes",
+        ["code", "label", "domain", "codings", "sheet"],
+        [
+            (code, *labels.get(code, ("(retired)", "")), len(per_code[code]), titles[code])
+            for code in code_ids
+        ],
+        {"code": 28, "label": 32, "sheet": 32},
+    )
     for code in code_ids:
         rows = per_code[code]
-        _write_sheet(wb, titles[code], QUOTE_COLUMNS, rows[QUOTE_COLUMNS].itertuples(index=False, name=None),
-                     {"quote": 80, "memo": 40, "document": 22, "coding_id": 38})
+        _write_sheet(
+            wb,
+            titles[code],
+            QUOTE_COLUMNS,
+            rows[QUOTE_COLUMNS].itertuples(index=False, name=None),
+            {"quote": 80, "memo": 40, "document": 22, "coding_id": 38},
+        )
     with atomic_path(path) as tmp:
         wb.save(tmp)
     return len(table)

@@ -13,8 +13,8 @@ SGD passes (warm start from the current weights) without refitting the vocabular
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Sequence
 
 import numpy as np
 from scipy import sparse
@@ -22,13 +22,25 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from ..codebook import Codebook
-from .base import (ALL, DEFAULT_THRESHOLD, UNKNOWN, Codes, Evidence, Exemplar, Outputs, balanced_weights, best_f1_threshold,
-                   check_texts, code_index, fit_logistic, sigmoid, term_evidence)
 from .cues import CueMatcher
 from .features import CharTfidf, WordTfidf
+from .logistic import balanced_weights, fit_logistic, sigmoid
+from .protocol import clone
 from .roles import OTHER, place_role, role_key
+from .spans import term_evidence
+from .thresholds import best_f1_threshold
 from .training import TrainingSet
-
+from .types import (
+    ALL,
+    DEFAULT_THRESHOLD,
+    UNKNOWN,
+    Codes,
+    Evidence,
+    Exemplar,
+    Outputs,
+    check_texts,
+    code_index,
+)
 
 
 def row_blocks(X, parts: int = 2) -> list[sparse.csr_matrix]:
@@ -51,14 +63,25 @@ class CodeClassifier:
 
     method = "classifier"
 
-    def __init__(self, codebook: Codebook, *, C: float = 4.0, cv: int = 4, char_weight: float = 0.7,
-                 cue_weight: float = 1.0, role_weight: float = 0.3, random_state: int = 0) -> None:
+    def __init__(
+        self,
+        codebook: Codebook,
+        *,
+        C: float = 4.0,
+        cv: int = 4,
+        char_weight: float = 0.7,
+        cue_weight: float = 1.0,
+        role_weight: float = 0.3,
+        random_state: int = 0,
+    ) -> None:
         self.codebook = codebook
         self.codes = codebook.code_ids
         self.C, self.cv = C, cv
         self.char_weight, self.cue_weight, self.role_weight = char_weight, cue_weight, role_weight
         self.random_state = random_state
-        self.cues = CueMatcher(codebook)  # unfitted: fixed default weights, so features do not leak labels
+        self.cue_matcher = CueMatcher(
+            codebook
+        )  # unfitted: fixed default weights, so features do not leak labels
         self.thresholds_ = np.full(len(self.codes), DEFAULT_THRESHOLD)
         self.coef_: np.ndarray | None = None
 
@@ -72,36 +95,50 @@ class CodeClassifier:
         self.char_ = CharTfidf((2, 5), min_df=2, max_features=60000, dtype=np.float32).fit(texts)
         self.roles_ = sorted({role_key(r) for r in roles} | {OTHER})
 
-    def transform_cache(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> sparse.csr_matrix:
+    def transform_cache(
+        self, texts: Sequence[str], roles: Sequence[str | None] | None = None
+    ) -> sparse.csr_matrix:
         """The feature matrix of ``texts`` (keep it to rescore with :meth:`score_cached`)."""
         texts, roles = check_texts(texts, roles)
         if self.coef_ is None:
             raise RuntimeError("CodeClassifier is not fitted")
         w = self.word_.transform(texts)
         c = self.char_.transform(texts) * self.char_weight
-        q = sparse.csr_matrix(self.cues.score(texts).astype(np.float32) * self.cue_weight)
+        q = sparse.csr_matrix(self.cue_matcher.score(texts).astype(np.float32) * self.cue_weight)
         index = {r: i for i, r in enumerate(self.roles_)}
         placed = {r: index[place_role(r, index)] for r in set(roles)}  # every text gets one role column
         cols = [placed[r] for r in roles]
-        o = sparse.csr_matrix((np.full(len(texts), self.role_weight, dtype=np.float32), (np.arange(len(texts)), cols)),
-                              shape=(len(texts), len(self.roles_)))
+        o = sparse.csr_matrix(
+            (np.full(len(texts), self.role_weight, dtype=np.float32), (np.arange(len(texts)), cols)),
+            shape=(len(texts), len(self.roles_)),
+        )
         return sparse.hstack([w, c, q, o], format="csr", dtype=np.float32)
 
     def _block_slices(self) -> dict[str, slice]:
         nw, nc = len(self.word_), len(self.char_)
         k = len(self.codes)
-        return {"word": slice(0, nw), "char": slice(nw, nw + nc), "cue": slice(nw + nc, nw + nc + k),
-                "role": slice(nw + nc + k, nw + nc + k + len(self.roles_))}
+        return {
+            "word": slice(0, nw),
+            "char": slice(nw, nw + nc),
+            "cue": slice(nw + nc, nw + nc + k),
+            "role": slice(nw + nc + k, nw + nc + k + len(self.roles_)),
+        }
 
     # ------------------------------------------------------------------ fitting
     def _fit_code(self, X, y, sw) -> tuple[np.ndarray, float]:
         # the dual solver: far faster than the primal one with many more features than texts, same optimum
-        lr = LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", dual=True, max_iter=200,
-                                random_state=self.random_state)
+        lr = LogisticRegression(
+            C=self.C,
+            class_weight="balanced",
+            solver="liblinear",
+            dual=True,
+            max_iter=200,
+            random_state=self.random_state,
+        )
         lr.fit(X, y, sample_weight=sw)
         return lr.coef_[0].astype(np.float32), float(lr.intercept_[0])
 
-    def fit(self, training: TrainingSet) -> "CodeClassifier":
+    def fit(self, training: TrainingSet) -> CodeClassifier:
         """Fit vocabularies, one logistic model per code, Platt calibration and thresholds by CV."""
         if training.codes != self.codes:
             raise ValueError("training set codes differ from the codebook's")
@@ -148,18 +185,27 @@ class CodeClassifier:
         self.platt_[j] = (coef[0], intercept)
         self.thresholds_[j] = best_f1_threshold(y, sigmoid(self.platt_[j, 0] * margin + self.platt_[j, 1]))
 
-    def calibrate(self, margins: np.ndarray, labels: np.ndarray) -> "CodeClassifier":
-        """Platt scaling and F1-optimal thresholds from held-out margins ``(n, k)`` and labels (-1 ignored).
+    def uncalibrated(self) -> CodeClassifier:
+        """An unfitted copy with ``cv=0``: no cross-validated calibration of its own, for a caller that
+        has held-out margins (the ensemble's folds) to :meth:`calibrate` it with."""
+        return clone(self, cv=0)
 
-        Lets a caller that already has cross-validated margins (e.g. :class:`Ensemble`) fit with
-        ``cv=0`` and calibrate afterwards.
-        """
+    def calibrate(self, margins: np.ndarray, labels: np.ndarray) -> CodeClassifier:
+        """Platt scaling and F1-optimal thresholds from held-out margins ``(n, k)`` and labels (-1
+        ignored)."""
         for j in range(len(self.codes)):
             self._calibrate_code(j, margins[:, j], labels[:, j])
         return self
 
-    def partial_update(self, training: TrainingSet, X: sparse.csr_matrix | None = None, *, epochs: int = 3,
-                       eta: float = 0.05, batch: int = 256) -> "CodeClassifier":
+    def partial_update(
+        self,
+        training: TrainingSet,
+        X: sparse.csr_matrix | None = None,
+        *,
+        epochs: int = 3,
+        eta: float = 0.05,
+        batch: int = 256,
+    ) -> CodeClassifier:
         """Move the linear layer towards new labelled rows (-1 ignored) with warm-started SGD.
 
         Mini-batch SGD on the log loss (constant rate ``eta``; L2 decay towards the full fit's
@@ -187,7 +233,7 @@ class CodeClassifier:
         for _ in range(epochs):
             order = rng.permutation(rows)
             for start in range(0, len(order), batch):
-                at = order[start:start + batch]
+                at = order[start : start + batch]
                 Xb = X[at]
                 grad = (sigmoid(np.asarray(Xb @ W) + b) - (labels[at] == 1)) * weight[at]
                 W *= (1.0 - eta * alpha) ** (labels[at] != UNKNOWN).sum(axis=0)
@@ -235,23 +281,42 @@ class CodeClassifier:
 
     def evidence(self, text: str, code: str, role: str | None = None, k: int = 5) -> list[Evidence]:
         """Words/bigrams (coef x tf-idf) and cue matches that raised this segment's score most."""
-        return self.batch_evidence([text], self.outputs([text], [role]), [(0, code_index(self.codes, code))], k=k)[0]
+        return self.batch_evidence(
+            [text], self.outputs([text], [role]), [(0, code_index(self.codes, code))], k=k
+        )[0]
 
-    def batch_evidence(self, texts: list[str], outputs: Outputs, pairs: Sequence[tuple[int, int]],
-                       k: int = 5, *, prefix: str = "") -> list[list[Evidence]]:
+    def batch_evidence(
+        self,
+        texts: list[str],
+        outputs: Outputs,
+        pairs: Sequence[tuple[int, int]],
+        k: int = 5,
+        *,
+        prefix: str = "",
+    ) -> list[list[Evidence]]:
         """Evidence for each (text index, code index) pair, from the batch's ``outputs``; ``prefix``
         starts each ``why``."""
         blocks = self._block_slices()
-        out = term_evidence(texts, outputs.terms, self.coef_[blocks["word"]], self.word_, pairs, k=k,
-                            label=f"{prefix}learnt term")
-        hits = self.cues.match(texts)
+        out = term_evidence(
+            texts,
+            outputs.terms,
+            self.coef_[blocks["word"]],
+            self.word_,
+            pairs,
+            k=k,
+            label=f"{prefix}learnt term",
+        )
+        hits = self.cue_matcher.match(texts)
         for (i, j), found in zip(pairs, out):
             mine = [h for h in hits[i] if h.code == j]
             if not mine or float(self.coef_[blocks["cue"].start + j, j]) <= 0:
                 continue
             taken = {(e.start, e.end) for e in found}
-            found.extend(Evidence(h.start, h.end, texts[i][h.start:h.end], f"{prefix}{h.described}")
-                         for h in mine if (h.start, h.end) not in taken)
+            found.extend(
+                Evidence(h.start, h.end, texts[i][h.start : h.end], f"{prefix}{h.described}")
+                for h in mine
+                if (h.start, h.end) not in taken
+            )
             found.sort(key=lambda e: e.start)
         return out
 
@@ -286,19 +351,30 @@ class CodeClassifier:
 
     def _text_features(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """Word and character TF-IDF of ``texts`` (the classifier's text blocks), rows of unit length."""
-        X = sparse.hstack([self.word_.transform(list(texts)), self.char_.transform(list(texts)) * self.char_weight],
-                          format="csr")
+        X = sparse.hstack(
+            [self.word_.transform(list(texts)), self.char_.transform(list(texts)) * self.char_weight],
+            format="csr",
+        )
         norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
         return sparse.csr_matrix(X.multiply(1.0 / np.maximum(norms, 1e-12)[:, None]))
 
     # ------------------------------------------------------------------ persistence
     def get_state(self) -> dict:
-        return {"word": self.word_.get_state(), "char": self.char_.get_state(), "roles": list(self.roles_), "coef": self.coef_,
-                "intercept": self.intercept_, "platt": self.platt_, "thresholds": self.thresholds_,
-                "n_train": int(self.n_train_), "exemplar_texts": list(self.exemplar_texts_),
-                "exemplar_sources": list(self.exemplar_sources_), "exemplar_codes": self.exemplar_codes_}
+        return {
+            "word": self.word_.get_state(),
+            "char": self.char_.get_state(),
+            "roles": list(self.roles_),
+            "coef": self.coef_,
+            "intercept": self.intercept_,
+            "platt": self.platt_,
+            "thresholds": self.thresholds_,
+            "n_train": int(self.n_train_),
+            "exemplar_texts": list(self.exemplar_texts_),
+            "exemplar_sources": list(self.exemplar_sources_),
+            "exemplar_codes": self.exemplar_codes_,
+        }
 
-    def set_state(self, state: dict) -> "CodeClassifier":
+    def set_state(self, state: dict) -> CodeClassifier:
         self.word_, self.char_ = WordTfidf.from_state(state["word"]), CharTfidf.from_state(state["char"])
         self.roles_ = list(state["roles"])
         self.coef_ = np.asarray(state["coef"], dtype=np.float32)
@@ -306,8 +382,12 @@ class CodeClassifier:
         self.platt_ = np.asarray(state["platt"], dtype=float)
         self.thresholds_ = np.asarray(state["thresholds"], dtype=float)
         self.n_train_ = int(state["n_train"])
-        self.exemplar_texts_, self.exemplar_sources_ = list(state["exemplar_texts"]), list(state["exemplar_sources"])
+        self.exemplar_texts_, self.exemplar_sources_ = (
+            list(state["exemplar_texts"]),
+            list(state["exemplar_sources"]),
+        )
         self.exemplar_codes_ = np.asarray(state["exemplar_codes"], dtype=np.int8).reshape(
-            len(self.exemplar_texts_), len(self.codes))
+            len(self.exemplar_texts_), len(self.codes)
+        )
         self._exemplar_matrix = None
         return self

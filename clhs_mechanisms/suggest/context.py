@@ -27,13 +27,15 @@ gold files); with fewer than two such documents the stage stays off and passes s
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
 from sklearn.model_selection import GroupKFold
 
-from .base import ALL, UNKNOWN, Codes, fit_logistic, sigmoid
+from .logistic import fit_logistic, sigmoid
+from .types import ALL, UNKNOWN, Codes
 
 SHIFTS = (-1, 1, -2, 2)
 # own margin; per neighbour, in the same turn and across a turn, its margin and a presence
@@ -76,8 +78,9 @@ def group_ids(groups: Sequence[Group] | None, n: int) -> np.ndarray:
         raise ValueError(f"{len(groups)} groups for {n} texts")
     ids: dict[str, int] = {}
     docs = (document_of(g) for g in groups)
-    return np.array([n + ids.setdefault(d, len(ids)) if d is not None else i for i, d in enumerate(docs)],
-                    dtype=np.int64)
+    return np.array(
+        [n + ids.setdefault(d, len(ids)) if d is not None else i for i, d in enumerate(docs)], dtype=np.int64
+    )
 
 
 def turn_ids(groups: Sequence[Group] | None, gid: np.ndarray) -> np.ndarray:
@@ -112,8 +115,12 @@ class Layout:
         turn = turn_ids(groups, self.gid)
         at = {shift: neighbour(self.gid, shift) for shift in SHIFTS}
         self.safe = {shift: np.maximum(i, 0) for shift, i in at.items()}
-        self.same = {shift: ((i >= 0) & (turn[self.safe[shift]] == turn)).astype(float) for shift, i in at.items()}
-        self.across = {shift: ((i >= 0) & (turn[self.safe[shift]] != turn)).astype(float) for shift, i in at.items()}
+        self.same = {
+            shift: ((i >= 0) & (turn[self.safe[shift]] == turn)).astype(float) for shift, i in at.items()
+        }
+        self.across = {
+            shift: ((i >= 0) & (turn[self.safe[shift]] != turn)).astype(float) for shift, i in at.items()
+        }
         _, self.inverse, counts = np.unique(self.gid, return_inverse=True, return_counts=True)
         size = counts[self.inverse]
         self.context = np.flatnonzero(size > 1)  # texts with at least one other text in their document
@@ -121,7 +128,7 @@ class Layout:
         self.others = np.where(size > 1, 1.0 / np.maximum(size - 1, 1), 0.0)  # 1 / (number of other texts)
 
     @classmethod
-    def of(cls, groups, n: int) -> "Layout":
+    def of(cls, groups, n: int) -> Layout:
         return groups if isinstance(groups, Layout) else cls(groups, n)
 
 
@@ -136,7 +143,7 @@ def kappa_f1(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     tn = n - tp - fp - fn
     micro = 2 * tp.sum() / max(1.0, 2 * tp.sum() + fp.sum() + fn.sum())
     po = (tp + tn) / n
-    pe = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / n ** 2
+    pe = ((tp + fp) * (tp + fn) + (fn + tn) * (fp + tn)) / n**2
     with np.errstate(divide="ignore", invalid="ignore"):
         kappa = np.where(pe < 1, (po - pe) / (1 - pe), (po == 1).astype(float))
     support = (tp + fn) > 0
@@ -192,8 +199,14 @@ class ContextStage:
             out[rows] += corr
         return out
 
-    def fit(self, scores: np.ndarray, thresholds: np.ndarray, labels: np.ndarray,
-            groups: Sequence[Group] | None, active: np.ndarray) -> "ContextStage":
+    def fit(
+        self,
+        scores: np.ndarray,
+        thresholds: np.ndarray,
+        labels: np.ndarray,
+        groups: Sequence[Group] | None,
+        active: np.ndarray,
+    ) -> ContextStage:
         """Fit on first-stage held-out ``scores`` ``(n, k)`` of texts whose documents are ``groups``."""
         n, k = scores.shape
         self.coef_, self.active_ = None, np.asarray(active, dtype=bool)
@@ -206,8 +219,9 @@ class ContextStage:
         margins = logit(scores) - logit(thresholds)[None, :]
         known = (labels[rows_ctx] != UNKNOWN) & self.active_[None, :]
         local, cols = np.nonzero(known)
-        Xk = np.column_stack([column[local, cols] for column in self._columns(margins, layout)]
-                             + [np.eye(k)[cols]])
+        Xk = np.column_stack(
+            [column[local, cols] for column in self._columns(margins, layout)] + [np.eye(k)[cols]]
+        )
         yk = labels[rows_ctx][local, cols].astype(float)
         if yk.sum() < 1 or yk.sum() == len(yk):
             return self
@@ -233,8 +247,9 @@ class ContextStage:
         self.coef_, self.intercept_ = coef, float(intercept)
         return self
 
-    def transform(self, scores: np.ndarray, thresholds: np.ndarray,
-                  groups: Sequence[Group] | Layout | None) -> np.ndarray:
+    def transform(
+        self, scores: np.ndarray, thresholds: np.ndarray, groups: Sequence[Group] | Layout | None
+    ) -> np.ndarray:
         """Context scores ``(n, k)`` (threshold 0.5 on active codes); ``scores`` as they are if unfitted.
         ``groups`` may be a :class:`Layout` of them, to rescore the same texts again cheaply."""
         if not self.fitted or len(scores) == 0:
@@ -242,8 +257,9 @@ class ContextStage:
         out = self.rescore(logit(scores) - logit(thresholds)[None, :], groups)
         return np.where(self.active_[None, :], out, scores)
 
-    def rescore(self, margins: np.ndarray, groups: Sequence[Group] | Layout | None,
-                codes: Codes = ALL) -> np.ndarray:
+    def rescore(
+        self, margins: np.ndarray, groups: Sequence[Group] | Layout | None, codes: Codes = ALL
+    ) -> np.ndarray:
         """Context scores from first-stage margins (logit of score minus logit of threshold, within
         +-9.2) of ``codes`` (default all; the columns of ``margins``); meaningful on active codes.
         :meth:`transform` for scores in [0, 1]."""
@@ -256,10 +272,15 @@ class ContextStage:
     def get_state(self) -> dict:
         if not self.fitted:
             return {"fitted": False}
-        return {"fitted": True, "coef": self.coef_, "intercept": self.intercept_, "threshold": self.threshold_,
-                "active": self.active_.astype(np.int64)}
+        return {
+            "fitted": True,
+            "coef": self.coef_,
+            "intercept": self.intercept_,
+            "threshold": self.threshold_,
+            "active": self.active_.astype(np.int64),
+        }
 
-    def set_state(self, state: dict) -> "ContextStage":
+    def set_state(self, state: dict) -> ContextStage:
         if not state.get("fitted"):
             self.coef_ = None
             return self

@@ -10,8 +10,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from spacy.matcher import Matcher, PhraseMatcher
@@ -19,16 +19,53 @@ from spacy.pipeline.sentencizer import Sentencizer
 
 from ..codebook import Codebook
 from ..nlp import shared_pipeline
-from .base import DEFAULT_THRESHOLD, UNKNOWN, Evidence, Outputs, best_f1_threshold, check_texts, code_index
+from .thresholds import best_f1_threshold
 from .training import TrainingSet
+from .types import DEFAULT_THRESHOLD, UNKNOWN, Evidence, Outputs, check_texts, code_index
 
-NEGATORS = frozenset({"not", "n't", "never", "no", "nobody", "nothing", "none", "neither", "nor",
-                      "without", "hardly", "barely", "scarcely", "cannot", "nowhere", "lack", "lacked"})
+NEGATORS = frozenset(
+    {
+        "not",
+        "n't",
+        "never",
+        "no",
+        "nobody",
+        "nothing",
+        "none",
+        "neither",
+        "nor",
+        "without",
+        "hardly",
+        "barely",
+        "scarcely",
+        "cannot",
+        "nowhere",
+        "lack",
+        "lacked",
+    }
+)
 HEDGES_1 = frozenset({"maybe", "perhaps", "possibly", "probably", "might", "somewhat", "arguably"})
 HEDGES_2 = frozenset({("kind", "of"), ("sort", "of"), ("i", "guess"), ("i", "suppose"), ("not", "sure")})
 SENTENCE_ENDS = frozenset(Sentencizer.default_punct_chars)
-CLAUSE_BREAKS = frozenset({",", ";", ":", "—", "–", "but", "although", "though", "however", "because",
-                           "so", "and", "yet", "whereas", "while"})
+CLAUSE_BREAKS = frozenset(
+    {
+        ",",
+        ";",
+        ":",
+        "—",
+        "–",
+        "but",
+        "although",
+        "though",
+        "however",
+        "because",
+        "so",
+        "and",
+        "yet",
+        "whereas",
+        "while",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -85,8 +122,16 @@ class CueMatcher:
 
     method = "cues"
 
-    def __init__(self, codebook: Codebook, *, default_weight: float = 0.6, negation_factor: float = 0.05,
-                 hedge_factor: float = 0.6, window: int = 4, smoothing: float = 2.0) -> None:
+    def __init__(
+        self,
+        codebook: Codebook,
+        *,
+        default_weight: float = 0.6,
+        negation_factor: float = 0.05,
+        hedge_factor: float = 0.6,
+        window: int = 4,
+        smoothing: float = 2.0,
+    ) -> None:
         self.codebook = codebook
         self.codes = codebook.code_ids
         self.default_weight = default_weight
@@ -96,8 +141,10 @@ class CueMatcher:
         self.smoothing = smoothing
         self.nlp = shared_pipeline()
         # per code: cue labels (cues then patterns)
-        self._cues = [[f"cue phrase '{c}'" for c in code.cues if c.strip()] + ["cue pattern"] * len(code.patterns)
-                      for code in codebook.codes]
+        self._cues = [
+            [f"cue phrase '{c}'" for c in code.cues if c.strip()] + ["cue pattern"] * len(code.patterns)
+            for code in codebook.codes
+        ]
         self._shared: dict = {"hits": {}, "matchers": None}  # hits by text and the compiled matchers
         # sentence boundaries only if a pattern asks for them (negation scope stops at punctuation)
         sentences = any("SENT_START" in str(p).upper() for code in codebook.codes for p in code.patterns)
@@ -108,6 +155,11 @@ class CueMatcher:
     @property
     def thresholds(self) -> np.ndarray:
         return self.thresholds_
+
+    @property
+    def cue_matcher(self) -> CueMatcher:
+        """Itself: the matcher whose matches an ensemble shares with its other members."""
+        return self
 
     # ------------------------------------------------------------------ matching
     def _scope(self, doc, start: int) -> tuple[bool, bool]:
@@ -176,7 +228,7 @@ class CueMatcher:
             hits.append(CueHit(ci, j, self._cues[ci][j], span.start_char, span.end_char, negated, hedged))
         return hits
 
-    def share_matches(self, other: "CueMatcher") -> None:
+    def share_matches(self, other: CueMatcher) -> None:
         """Use ``other``'s compiled matchers and cache of hits: matching depends only on the codebook,
         not on weights, so matchers of one codebook compile its cues and run spaCy over a text once
         between them."""
@@ -205,7 +257,7 @@ class CueMatcher:
         return w
 
     # ------------------------------------------------------------------ estimator API
-    def fit(self, training: TrainingSet) -> "CueMatcher":
+    def fit(self, training: TrainingSet) -> CueMatcher:
         """Learn each cue's precision (smoothed towards ``default_weight``) and per-code thresholds."""
         if training.codes != self.codes:
             raise ValueError("training set codes differ from the codebook's")
@@ -221,8 +273,9 @@ class CueMatcher:
                     tp[key[0]][key[1]] += y
         self.weights_ = [np.clip((t + m * prior) / (c + m), 0.02, 0.98) for t, c in zip(tp, n)]
         scores = self._scores(hits)
-        self.thresholds_ = np.array([best_f1_threshold(training.labels[:, j], scores[:, j])
-                                     for j in range(len(self.codes))])
+        self.thresholds_ = np.array(
+            [best_f1_threshold(training.labels[:, j], scores[:, j]) for j in range(len(self.codes))]
+        )
         return self
 
     def _scores(self, hits: list[list[CueHit]]) -> np.ndarray:
@@ -250,18 +303,25 @@ class CueMatcher:
         """The matched cue spans for ``code`` (negated and hedged ones say so)."""
         return self.batch_evidence([text], None, [(0, code_index(self.codes, code))])[0]
 
-    def batch_evidence(self, texts: list[str], outputs: Outputs | None, pairs: Sequence[tuple[int, int]], *,
-                       prefix: str = "") -> list[list[Evidence]]:
+    def batch_evidence(
+        self, texts: list[str], outputs: Outputs | None, pairs: Sequence[tuple[int, int]], *, prefix: str = ""
+    ) -> list[list[Evidence]]:
         """The matched cue spans for each (text index, code index) pair; ``prefix`` starts each ``why``."""
         hits = self.match(texts)
-        return [[Evidence(h.start, h.end, texts[i][h.start:h.end], f"{prefix}{h.described}")
-                 for h in hits[i] if h.code == j] for i, j in pairs]
+        return [
+            [
+                Evidence(h.start, h.end, texts[i][h.start : h.end], f"{prefix}{h.described}")
+                for h in hits[i]
+                if h.code == j
+            ]
+            for i, j in pairs
+        ]
 
     # ------------------------------------------------------------------ persistence
     def get_state(self) -> dict:
         return {"weights": [w.tolist() for w in self.weights_], "thresholds": self.thresholds_.tolist()}
 
-    def set_state(self, state: dict) -> "CueMatcher":
+    def set_state(self, state: dict) -> CueMatcher:
         self.weights_ = [np.asarray(w, dtype=float) for w in state["weights"]]
         self.thresholds_ = np.asarray(state["thresholds"], dtype=float)
         return self
@@ -279,7 +339,11 @@ class KeywordBaseline:
         self.codebook = codebook
         self.codes = codebook.code_ids
         self._patterns = [
-            [(cue, re.compile(r"(?<!\w)" + re.escape(cue.lower().strip()) + r"(?!\w)")) for cue in code.cues if cue.strip()]
+            [
+                (cue, re.compile(r"(?<!\w)" + re.escape(cue.lower().strip()) + r"(?!\w)"))
+                for cue in code.cues
+                if cue.strip()
+            ]
             for code in codebook.codes
         ]
         self.thresholds_ = np.full(len(self.codes), DEFAULT_THRESHOLD)
@@ -288,10 +352,11 @@ class KeywordBaseline:
     def thresholds(self) -> np.ndarray:
         return self.thresholds_
 
-    def fit(self, training: TrainingSet | None = None) -> "KeywordBaseline":
+    def fit(self, training: TrainingSet | None = None) -> KeywordBaseline:
         return self
 
-    def score(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> np.ndarray:
+    def outputs(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> Outputs:
+        """Scores of a batch (raw and calibrated are the same); roles are ignored."""
         texts, _ = check_texts(texts, roles)
         out = np.zeros((len(texts), len(self.codes)))
         for i, t in enumerate(texts):
@@ -299,19 +364,31 @@ class KeywordBaseline:
             for j, pats in enumerate(self._patterns):
                 if any(p.search(low) for _, p in pats):
                     out[i, j] = 1.0
-        return out
+        return Outputs(out, out)
+
+    def score(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> np.ndarray:
+        return self.outputs(texts, roles).scores
 
     def evidence(self, text: str, code: str, role: str | None = None) -> list[Evidence]:
-        ci = code_index(self.codes, code)
-        low = text.lower()
+        return self.batch_evidence([text], None, [(0, code_index(self.codes, code))])[0]
+
+    def batch_evidence(
+        self, texts: list[str], outputs: Outputs | None, pairs: Sequence[tuple[int, int]]
+    ) -> list[list[Evidence]]:
+        """The keywords found for each (text index, code index) pair, in text order."""
         out = []
-        for cue, p in self._patterns[ci]:
-            for m in p.finditer(low):
-                out.append(Evidence(m.start(), m.end(), text[m.start():m.end()], f"keyword '{cue}'"))
-        return sorted(out, key=lambda e: e.start)
+        for i, j in pairs:
+            text = texts[i]
+            found = [
+                Evidence(m.start(), m.end(), text[m.start() : m.end()], f"keyword '{cue}'")
+                for cue, p in self._patterns[j]
+                for m in p.finditer(text.lower())
+            ]
+            out.append(sorted(found, key=lambda e: e.start))
+        return out
 
     def get_state(self) -> dict:
         return {}
 
-    def set_state(self, state: dict) -> "KeywordBaseline":
+    def set_state(self, state: dict) -> KeywordBaseline:
         return self

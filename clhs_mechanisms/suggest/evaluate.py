@@ -13,8 +13,8 @@ in a project) and ``standalone`` (every row an independent text, as a lone excer
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,14 +23,16 @@ from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
 from ..codebook import Codebook
 from ..errors import ClhsError
 from ..shipped import shipped_gold
-from .ensemble import make_suggester
+from . import registry
 from .training import TrainingSet
 
-METHODS = ("keywords", "cues", "similarity", "classifier", "ensemble")
 
-
-def training_data(codebook: Codebook, train_paths: Iterable[str | Path] | None = None, *,
-                  gold_path: str | Path | None = None) -> TrainingSet:
+def training_data(
+    codebook: Codebook,
+    train_paths: Iterable[str | Path] | None = None,
+    *,
+    gold_path: str | Path | None = None,
+) -> TrainingSet:
     """Codebook examples plus ``train_paths`` (default: :func:`~clhs_mechanisms.shipped.shipped_gold`);
     a training file that is ``gold_path`` itself is refused."""
     paths = [Path(p) for p in train_paths] if train_paths is not None else shipped_gold(codebook)
@@ -38,8 +40,10 @@ def training_data(codebook: Codebook, train_paths: Iterable[str | Path] | None =
         gold = Path(gold_path).resolve()
         for p in paths:
             if p.resolve() == gold:
-                raise ClhsError("the gold file is also a training file: evaluate on data the model has not seen",
-                                where=str(p))
+                raise ClhsError(
+                    "the gold file is also a training file: evaluate on data the model has not seen",
+                    where=str(p),
+                )
     sets = [TrainingSet.from_codebook(codebook)] + [TrainingSet.from_gold(p, codebook) for p in paths]
     return TrainingSet.concat(*sets)
 
@@ -60,8 +64,13 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, codes: Sequence[str]) -> dic
             kappa = float(cohen_kappa_score(yt, yp))
         if np.isnan(kappa):
             kappa = 0.0
-        per_code[code] = {"precision": float(p[j]), "recall": float(r[j]), "f1": float(f[j]),
-                          "kappa": kappa, "support": int(s[j])}
+        per_code[code] = {
+            "precision": float(p[j]),
+            "recall": float(r[j]),
+            "f1": float(f[j]),
+            "kappa": kappa,
+            "support": int(s[j]),
+        }
         if s[j] > 0:
             kappas.append(kappa)
     out["mean_kappa"] = float(np.mean(kappas)) if kappas else 0.0
@@ -69,11 +78,16 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, codes: Sequence[str]) -> dic
     return out
 
 
-def fit_for_evaluation(codebook: Codebook, method: str = "ensemble", *,
-                       train_paths: Iterable[str | Path] | None = None, gold_path: str | Path | None = None,
-                       training: TrainingSet | None = None):
+def fit_for_evaluation(
+    codebook: Codebook,
+    method: str = "ensemble",
+    *,
+    train_paths: Iterable[str | Path] | None = None,
+    gold_path: str | Path | None = None,
+    training: TrainingSet | None = None,
+):
     """A ``method`` suggester fitted on ``training`` (default: :func:`training_data`)."""
-    model = make_suggester(method, codebook)
+    model = registry.make_suggester(method, codebook)
     model.fit(training if training is not None else training_data(codebook, train_paths, gold_path=gold_path))
     return model
 
@@ -83,12 +97,25 @@ def score_gold(model, gold: TrainingSet, *, standalone: bool = False) -> dict:
     in_context = {} if standalone or not hasattr(model, "context_") else {"groups": gold.groups}
     scores = model.score(gold.texts, gold.roles, **in_context)
     out = metrics(gold.labels.astype(int), (scores >= model.thresholds).astype(int), gold.codes)
-    return {"micro": out["micro"], "macro": out["macro"], "mean_kappa": out["mean_kappa"],
-            "per_code": out["per_code"], "n_segments": len(gold), "standalone": standalone}
+    return {
+        "micro": out["micro"],
+        "macro": out["macro"],
+        "mean_kappa": out["mean_kappa"],
+        "per_code": out["per_code"],
+        "n_segments": len(gold),
+        "standalone": standalone,
+    }
 
 
-def evaluate(gold_path: str | Path, codebook: Codebook, *, train_paths: Iterable[str | Path] | None = None,
-             method: str = "ensemble", model=None, standalone: bool = False) -> dict:
+def evaluate(
+    gold_path: str | Path,
+    codebook: Codebook,
+    *,
+    train_paths: Iterable[str | Path] | None = None,
+    method: str = "ensemble",
+    model=None,
+    standalone: bool = False,
+) -> dict:
     """Train ``method`` (or use the fitted ``model``) and score it on ``gold_path``.
 
     Returns ``{micro, macro, mean_kappa, per_code, n_segments, method, standalone, overlap}``;
@@ -106,19 +133,33 @@ def evaluate(gold_path: str | Path, codebook: Codebook, *, train_paths: Iterable
     return {**score_gold(model, gold, standalone=standalone), "method": method, "overlap": overlap}
 
 
-def compare_methods(gold_path: str | Path, codebook: Codebook, *, train_paths: Iterable[str | Path] | None = None,
-                    methods: Sequence[str] = METHODS) -> pd.DataFrame:
-    """One row per method (incl. the keyword baseline) and reading (in context, standalone): micro
-    P/R/F1, macro F1, mean kappa. Each method is fitted once and scored both ways."""
+def compare_methods(
+    gold_path: str | Path,
+    codebook: Codebook,
+    *,
+    train_paths: Iterable[str | Path] | None = None,
+    methods: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """One row per method (default: every registered one, incl. the keyword baseline) and reading
+    (in context, standalone): micro P/R/F1, macro F1, mean kappa. Each method is fitted once and
+    scored both ways."""
     gold = TrainingSet.from_gold(gold_path, codebook)
     training = training_data(codebook, train_paths, gold_path=gold_path)
     rows = []
-    for method in methods:
+    for method in registry.methods() if methods is None else methods:
         model = fit_for_evaluation(codebook, method, training=training)
         for standalone in (False, True):
             r = score_gold(model, gold, standalone=standalone)
-            rows.append({"method": method, "reading": "standalone" if standalone else "in context",
-                         "micro_precision": r["micro"]["precision"], "micro_recall": r["micro"]["recall"],
-                         "micro_f1": r["micro"]["f1"], "macro_f1": r["macro"]["f1"],
-                         "mean_kappa": r["mean_kappa"], "n_segments": r["n_segments"]})
+            rows.append(
+                {
+                    "method": method,
+                    "reading": "standalone" if standalone else "in context",
+                    "micro_precision": r["micro"]["precision"],
+                    "micro_recall": r["micro"]["recall"],
+                    "micro_f1": r["micro"]["f1"],
+                    "macro_f1": r["macro"]["f1"],
+                    "mean_kappa": r["mean_kappa"],
+                    "n_segments": r["n_segments"],
+                }
+            )
     return pd.DataFrame(rows)

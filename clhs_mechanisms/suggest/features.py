@@ -13,14 +13,21 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from itertools import chain, count
-from typing import Sequence
 
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
+# Words that carry no meaning a reader could check as evidence: stop words and the fillers of talk.
+FILLERS = frozenset(
+    "hmm hm mm mhm um umm uh uhh er erm ah oh yeah yep yes okay ok like mean good great guess kind sort "
+    "really actually basically literally honestly just right well know think thing things stuff lot gonna "
+    "wanna gotta got get laughs crosstalk inaudible".split()
+)
+UNINFORMATIVE = ENGLISH_STOP_WORDS | FILLERS
 _CHUNK = 4096  # texts transformed at once (bounds the memory of the n-gram arrays)
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
 
@@ -68,7 +75,7 @@ def _chunked(transform, texts: Sequence[str], width: int, dtype) -> sparse.csr_m
     texts = list(texts)
     if not texts:
         return sparse.csr_matrix((0, width), dtype=dtype)
-    parts = [transform(texts[i:i + _CHUNK]) for i in range(0, len(texts), _CHUNK)]
+    parts = [transform(texts[i : i + _CHUNK]) for i in range(0, len(texts), _CHUNK)]
     return sparse.vstack(parts, format="csr") if len(parts) > 1 else parts[0]
 
 
@@ -79,8 +86,15 @@ class CharTfidf:
     n-grams; ties go to the alphabetically first) prune the vocabulary as scikit-learn does.
     """
 
-    def __init__(self, ngram_range: tuple[int, int] = (2, 5), *, min_df: int | float = 1,
-                 max_df: int | float = 1.0, max_features: int | None = None, dtype=np.float64) -> None:
+    def __init__(
+        self,
+        ngram_range: tuple[int, int] = (2, 5),
+        *,
+        min_df: int | float = 1,
+        max_df: int | float = 1.0,
+        max_features: int | None = None,
+        dtype=np.float64,
+    ) -> None:
         self.ngram_range = tuple(ngram_range)
         self.min_df, self.max_df, self.max_features = min_df, max_df, max_features
         self.dtype = np.dtype(dtype)
@@ -88,7 +102,7 @@ class CharTfidf:
     @property
     def max_alphabet(self) -> int:
         """Most distinct characters an n-gram code can hold: ``(A + 2) ** max_n < 2 ** 63``."""
-        return int(np.floor((2.0 ** 63 - 1) ** (1 / self.ngram_range[1]))) - 3
+        return int(np.floor((2.0**63 - 1) ** (1 / self.ngram_range[1]))) - 3
 
     # ------------------------------------------------------------------ n-gram codes
     def _set_alphabet(self, chars: Sequence[str]) -> None:
@@ -119,7 +133,9 @@ class CharTfidf:
         if not words:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         padded = np.fromiter(map(len, words), dtype=np.int64, count=len(words)) + 2
-        cps = np.frombuffer((" " + "  ".join(words) + " ").encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        cps = np.frombuffer(
+            (" " + "  ".join(words) + " ").encode("utf-32-le", "surrogatepass"), dtype=np.uint32
+        )
         digits = self._digit[np.minimum(cps, len(self._digit) - 1)]
         word_end = np.repeat(np.cumsum(padded), padded)
         word_start = word_end - np.repeat(padded, padded)
@@ -128,7 +144,7 @@ class CharTfidf:
         rows, codes = [], []
         code = np.zeros(len(digits), dtype=np.int64)
         for n in range(1, max_n + 1):
-            code = code[:len(digits) - n + 1] * self._base + digits[n - 1:]
+            code = code[: len(digits) - n + 1] * self._base + digits[n - 1 :]
             m = len(code)
             if n >= min_n:
                 ok = np.arange(m) + n <= word_end[:m]
@@ -163,16 +179,20 @@ class CharTfidf:
         return code
 
     # ------------------------------------------------------------------ estimator
-    def fit(self, texts: Sequence[str]) -> "CharTfidf":
+    def fit(self, texts: Sequence[str]) -> CharTfidf:
         texts = list(texts)
-        cps = np.frombuffer(" ".join(t.lower() for t in texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        cps = np.frombuffer(
+            " ".join(t.lower() for t in texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32
+        )
         chars, freq = np.unique(cps, return_counts=True)
-        keep = np.sort(chars[np.argsort(-freq, kind="stable")[:self.max_alphabet]])
+        keep = np.sort(chars[np.argsort(-freq, kind="stable")[: self.max_alphabet]])
         self._set_alphabet([chr(c) for c in keep.tolist()])
         bag, words = self._bags(texts)
         rows, codes = self._codes(words)
         uniq, ids = np.unique(codes, return_inverse=True)
-        counts = (bag @ sparse.csr_matrix((np.ones(len(ids)), (rows, ids)), shape=(len(words), len(uniq)))).tocsc()
+        counts = (
+            bag @ sparse.csr_matrix((np.ones(len(ids)), (rows, ids)), shape=(len(words), len(uniq)))
+        ).tocsc()
         tf = np.asarray(counts.sum(axis=0)).ravel()
         df = np.diff(counts.indptr)
         n = len(texts)
@@ -182,9 +202,11 @@ class CharTfidf:
         terms = self._decode(uniq[ok])
         order = np.argsort(terms, kind="stable")
         if self.max_features is not None and len(order) > self.max_features:
-            order = order[np.sort(np.argsort(-tf[ok][order], kind="stable")[:self.max_features])]
+            order = order[np.sort(np.argsort(-tf[ok][order], kind="stable")[: self.max_features])]
         if not len(order):
-            raise ValueError("no char n-grams remain after pruning; use more training texts or a lower min_df")
+            raise ValueError(
+                "no char n-grams remain after pruning; use more training texts or a lower min_df"
+            )
         self._index(terms[order].tolist())
         self.idf_ = np.log((1.0 + n) / (1.0 + df[ok][order])) + 1.0
         return self
@@ -204,7 +226,9 @@ class CharTfidf:
         rows, codes = self._codes(words)
         cols = self._table.lookup(codes)
         hit = cols >= 0
-        grams = sparse.csr_matrix((np.ones(int(hit.sum())), (rows[hit], cols[hit])), shape=(len(words), len(self)))
+        grams = sparse.csr_matrix(
+            (np.ones(int(hit.sum())), (rows[hit], cols[hit])), shape=(len(words), len(self))
+        )
         return _tfidf(bag @ grams, self.idf_, self.dtype)
 
     def __len__(self) -> int:
@@ -212,11 +236,15 @@ class CharTfidf:
 
     # ------------------------------------------------------------------ persistence
     def get_state(self) -> dict:
-        return {"terms": self.terms_, "idf": self.idf_, "ngram_range": list(self.ngram_range),
-                "dtype": self.dtype.name}
+        return {
+            "terms": self.terms_,
+            "idf": self.idf_,
+            "ngram_range": list(self.ngram_range),
+            "dtype": self.dtype.name,
+        }
 
     @classmethod
-    def from_state(cls, state: dict) -> "CharTfidf":
+    def from_state(cls, state: dict) -> CharTfidf:
         self = cls(tuple(state["ngram_range"]), dtype=np.dtype(state["dtype"]))
         self._index(np.asarray(state["terms"], dtype=str).tolist())
         self.idf_ = np.asarray(state["idf"], dtype=float)
@@ -231,25 +259,37 @@ class WordTfidf:
     unigram and bigram columns with array lookups instead of building a string per n-gram.
     """
 
-    def __init__(self, *, stop_words: str | None = None, min_df: int | float = 1, max_df: int | float = 1.0,
-                 dtype=np.float64) -> None:
+    def __init__(
+        self,
+        *,
+        stop_words: str | None = None,
+        min_df: int | float = 1,
+        max_df: int | float = 1.0,
+        dtype=np.float64,
+    ) -> None:
         self.stop_words, self.min_df, self.max_df = stop_words, min_df, max_df
         self.dtype = np.dtype(dtype)
 
-    def fit(self, texts: Sequence[str]) -> "WordTfidf":
-        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words=self.stop_words,
-                                     min_df=self.min_df, max_df=self.max_df).fit(list(texts))
+    def fit(self, texts: Sequence[str]) -> WordTfidf:
+        vectorizer = TfidfVectorizer(
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            stop_words=self.stop_words,
+            min_df=self.min_df,
+            max_df=self.max_df,
+        ).fit(list(texts))
         self._index(vectorizer.get_feature_names_out().tolist())
         self.idf_ = np.asarray(vectorizer.idf_, dtype=float)
         return self
 
     def _index(self, terms: Sequence[str]) -> None:
         """Token ids for every word of the terms (stop words: -2); unigram columns by token id;
-        bigram columns in a table keyed by ``id1 * n_tokens + id2``; ``informative_``: terms that
-        are not stop words only."""
+        bigram columns in a table keyed by ``id1 * n_tokens + id2``; ``informative_``: terms a reader
+        can take as evidence, not made only of stop words and the fillers of talk ("hmm", "yeah so",
+        "I mean")."""
         self.terms_ = np.asarray(terms, dtype=str)
         split = [t.split(" ") for t in terms]
-        self.informative_ = np.array([not all(w in ENGLISH_STOP_WORDS for w in ws) for ws in split], dtype=bool)
+        self.informative_ = np.array([not all(w in UNINFORMATIVE for w in ws) for ws in split], dtype=bool)
         tokens = sorted({w for ws in split for w in ws})
         self._ids = {w: i for i, w in enumerate(tokens)}
         if self.stop_words:
@@ -284,17 +324,24 @@ class WordTfidf:
         rows = np.r_[row, row[:-1][pair]]
         cols = np.r_[uni, bi]
         hit = cols >= 0
-        counts = sparse.csr_matrix((np.ones(int(hit.sum())), (rows[hit], cols[hit])), shape=(len(texts), len(self)))
+        counts = sparse.csr_matrix(
+            (np.ones(int(hit.sum())), (rows[hit], cols[hit])), shape=(len(texts), len(self))
+        )
         return _tfidf(counts, self.idf_, self.dtype)
 
     def __len__(self) -> int:
         return len(self.terms_)
 
     def get_state(self) -> dict:
-        return {"terms": self.terms_, "idf": self.idf_, "stop_words": self.stop_words or "", "dtype": self.dtype.name}
+        return {
+            "terms": self.terms_,
+            "idf": self.idf_,
+            "stop_words": self.stop_words or "",
+            "dtype": self.dtype.name,
+        }
 
     @classmethod
-    def from_state(cls, state: dict) -> "WordTfidf":
+    def from_state(cls, state: dict) -> WordTfidf:
         self = cls(stop_words=state["stop_words"] or None, dtype=np.dtype(state["dtype"]))
         self._index(np.asarray(state["terms"], dtype=str).tolist())
         self.idf_ = np.asarray(state["idf"], dtype=float)

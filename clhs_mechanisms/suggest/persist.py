@@ -11,19 +11,31 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..codebook import Codebook
 from ..errors import ClhsError
+from .registry import make_suggester
 
 STATE_FILE = "state.skops"
 META_FILE = "model.json"
 FORMAT = 3  # 3: turn-aware context stage with no fill values; 2: vocabularies as arrays of terms
 TRUSTED_TYPES = [
-    "numpy.ndarray", "numpy.dtype", "numpy.float32", "numpy.float64", "numpy.int64", "numpy.int32",
-    "builtins.dict", "builtins.list", "builtins.tuple", "builtins.str", "builtins.int", "builtins.float",
-    "builtins.bool", "builtins.NoneType",
+    "numpy.ndarray",
+    "numpy.dtype",
+    "numpy.float32",
+    "numpy.float64",
+    "numpy.int64",
+    "numpy.int32",
+    "builtins.dict",
+    "builtins.list",
+    "builtins.tuple",
+    "builtins.str",
+    "builtins.int",
+    "builtins.float",
+    "builtins.bool",
+    "builtins.NoneType",
 ]
 
 
@@ -37,11 +49,18 @@ def _versions() -> dict:
     import spacy
 
     from .. import __version__
-    return {"sklearn": sklearn.__version__, "spacy": spacy.__version__, "numpy": numpy.__version__,
-            "clhs_mechanisms": __version__}
+
+    return {
+        "sklearn": sklearn.__version__,
+        "spacy": spacy.__version__,
+        "numpy": numpy.__version__,
+        "clhs_mechanisms": __version__,
+    }
 
 
-def save_model(model, directory: str | Path, *, codebook: Codebook, training_hash: str, metrics: dict | None = None) -> Path:
+def save_model(
+    model, directory: str | Path, *, codebook: Codebook, training_hash: str, metrics: dict | None = None
+) -> Path:
     """Write ``model`` (a fitted suggester) to ``directory``; returns the path of ``model.json``."""
     import skops.io as sio
 
@@ -57,7 +76,7 @@ def save_model(model, directory: str | Path, *, codebook: Codebook, training_has
         "training_hash": training_hash,
         "metrics": metrics or {},
         "versions": _versions(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "files": {STATE_FILE: _sha256(state_path)},
     }
     meta_path = d / META_FILE
@@ -71,7 +90,9 @@ def read_metadata(directory: str | Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ClhsError("no model here (model.json missing): train one with `clhs train`", where=str(path)) from None
+        raise ClhsError(
+            "no model here (model.json missing): train one with `clhs train`", where=str(path)
+        ) from None
     except (OSError, ValueError) as exc:
         raise ClhsError(f"unreadable model metadata: {exc}", where=str(path)) from None
 
@@ -84,30 +105,37 @@ def load_model(directory: str | Path, codebook: Codebook):
     """
     import skops.io as sio
 
-    from .ensemble import make_suggester
-
     d = Path(directory)
     meta = read_metadata(d)
     if meta.get("format") != FORMAT:
-        raise ClhsError(f"model was saved in format {meta.get('format')}; this version reads format {FORMAT}: "
-                        "retrain with `clhs train`", where=str(d))
+        raise ClhsError(
+            f"model was saved in format {meta.get('format')}; this version reads format {FORMAT}: "
+            "retrain with `clhs train`",
+            where=str(d),
+        )
     cb = meta.get("codebook", {})
     if cb.get("id") != codebook.id or cb.get("sha256") != codebook.sha256:
-        raise ClhsError(f"model was trained for codebook {cb.get('version')} (sha {str(cb.get('sha256'))[:12]}); "
-                        f"the project uses {codebook.version} (sha {codebook.sha256[:12]}): retrain with `clhs train`",
-                        where=str(d))
+        raise ClhsError(
+            f"model was trained for codebook {cb.get('version')} (sha {str(cb.get('sha256'))[:12]}); "
+            f"the project uses {codebook.version} (sha {codebook.sha256[:12]}): retrain with `clhs train`",
+            where=str(d),
+        )
     for name, digest in (meta.get("files") or {}).items():
         path = d / name
         if not path.exists() or _sha256(path) != digest:
-            raise ClhsError(f"model file {name} was changed or is missing (sha256 mismatch): retrain with `clhs train`",
-                            where=str(d))
+            raise ClhsError(
+                f"model file {name} was changed or is missing (sha256 mismatch): retrain with `clhs train`",
+                where=str(d),
+            )
     state_path = d / STATE_FILE
     try:
         untrusted = [t for t in sio.get_untrusted_types(file=state_path) if t not in TRUSTED_TYPES]
     except Exception as exc:  # noqa: BLE001 - a corrupt file is the user's problem, said in one line
         raise ClhsError(f"unreadable model state: {exc}".splitlines()[0], where=str(state_path)) from None
     if untrusted:
-        raise ClhsError(f"model state holds untrusted types {untrusted}: refusing to load", where=str(state_path))
+        raise ClhsError(
+            f"model state holds untrusted types {untrusted}: refusing to load", where=str(state_path)
+        )
     state = sio.load(state_path, trusted=TRUSTED_TYPES)
     model = make_suggester(meta["method"], codebook)
     model.set_state(state)

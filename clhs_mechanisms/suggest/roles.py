@@ -4,15 +4,33 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 OTHER = "other"  # no role, or one the model was not trained on and cannot place
 _WORD = re.compile(r"[a-z0-9]+")
-_SYNONYMS = {"leader": "lead", "leadership": "lead", "mom": "parent", "mum": "parent", "mother": "parent",
-             "father": "parent", "dad": "parent", "caregiver": "carer", "caretaker": "carer",
-             "doctor": "physician", "md": "physician", "gastroenterologist": "physician",
-             "rn": "nurse", "np": "nurse", "investigator": "researcher", "scientist": "researcher",
-             "adolescent": "teen", "teenager": "teen", "youth": "teen", "qi": "qi", "analyst": "analyst"}
+_SYNONYMS = {
+    "leader": "lead",
+    "leadership": "lead",
+    "mom": "parent",
+    "mum": "parent",
+    "mother": "parent",
+    "father": "parent",
+    "dad": "parent",
+    "caregiver": "carer",
+    "caretaker": "carer",
+    "doctor": "physician",
+    "md": "physician",
+    "gastroenterologist": "physician",
+    "rn": "nurse",
+    "np": "nurse",
+    "investigator": "researcher",
+    "scientist": "researcher",
+    "adolescent": "teen",
+    "teenager": "teen",
+    "youth": "teen",
+    "qi": "qi",
+    "analyst": "analyst",
+}
 _KEEP = {"analysis", "diabetes", "sickle", "cystic", "fibrosis", "process", "access", "class"}
 
 

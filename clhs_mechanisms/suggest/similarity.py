@@ -8,17 +8,19 @@ cosine per code (Platt scaling) and picks per-code thresholds.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
 from sklearn.preprocessing import normalize
 
 from ..codebook import Codebook
-from .base import (DEFAULT_THRESHOLD, MIN_POSITIVES, UNKNOWN, Outputs, best_f1_threshold, check_texts,
-                   code_index, fit_logistic, term_evidence)
 from .features import CharTfidf, WordTfidf
+from .logistic import fit_logistic
+from .spans import term_evidence
+from .thresholds import best_f1_threshold
 from .training import TrainingSet
+from .types import DEFAULT_THRESHOLD, MIN_POSITIVES, UNKNOWN, Outputs, check_texts, code_index
 
 
 def code_document(code) -> str:
@@ -87,7 +89,7 @@ class CodebookSimilarity:
                 out[:, j] = 1.0 / (1.0 + np.exp(-(a * cos[:, j] + b)))
         return np.clip(out, 0.0, 1.0)
 
-    def fit(self, training: TrainingSet) -> "CodebookSimilarity":
+    def fit(self, training: TrainingSet) -> CodebookSimilarity:
         """Re-fit the TF-IDF vocabulary with the training texts, calibrate and set thresholds."""
         if training.codes != self.codes:
             raise ValueError("training set codes differ from the codebook's")
@@ -98,12 +100,19 @@ class CodebookSimilarity:
             y = training.labels[:, j]
             mask = y != UNKNOWN
             if (y[mask] == 1).sum() >= MIN_POSITIVES and (y[mask] == 0).sum() >= MIN_POSITIVES:
-                coef, intercept = fit_logistic(cos[mask, j:j + 1], y[mask], C=100.0, balanced=True)
+                coef, intercept = fit_logistic(cos[mask, j : j + 1], y[mask], C=100.0, balanced=True)
                 self.calibration_[j] = (coef[0], intercept)
         scores = self._map(cos)
-        self.thresholds_ = np.array([best_f1_threshold(training.labels[:, j], scores[:, j],
-                                                       default=float(self._map(np.full((1, len(self.codes)), 0.12))[0, j]))
-                                     for j in range(len(self.codes))])
+        self.thresholds_ = np.array(
+            [
+                best_f1_threshold(
+                    training.labels[:, j],
+                    scores[:, j],
+                    default=float(self._map(np.full((1, len(self.codes)), 0.12))[0, j]),
+                )
+                for j in range(len(self.codes))
+            ]
+        )
         return self
 
     def score(self, texts: Sequence[str], roles: Sequence[str | None] | None = None) -> np.ndarray:
@@ -114,18 +123,36 @@ class CodebookSimilarity:
         """The shared words/bigrams contributing most to the cosine, as spans of ``text``."""
         return self.batch_evidence([text], self.outputs([text]), [(0, code_index(self.codes, code))], k=k)[0]
 
-    def batch_evidence(self, texts: list[str], outputs: Outputs, pairs: Sequence[tuple[int, int]],
-                       k: int = 5, *, prefix: str = "") -> list[list]:
+    def batch_evidence(
+        self,
+        texts: list[str],
+        outputs: Outputs,
+        pairs: Sequence[tuple[int, int]],
+        k: int = 5,
+        *,
+        prefix: str = "",
+    ) -> list[list]:
         """Evidence for each (text index, code index) pair, from the batch's ``outputs``; ``prefix``
         starts each ``why``."""
-        return term_evidence(texts, outputs.terms, self._code_terms.T, self.word_, pairs, k=k,
-                             label=f"{prefix}term shared with the code's description")
+        return term_evidence(
+            texts,
+            outputs.terms,
+            self._code_terms.T,
+            self.word_,
+            pairs,
+            k=k,
+            label=f"{prefix}term shared with the code's description",
+        )
 
     def get_state(self) -> dict:
-        return {"word": self.word_.get_state(), "char": self.char_.get_state(), "calibration": self.calibration_,
-                "thresholds": self.thresholds_}
+        return {
+            "word": self.word_.get_state(),
+            "char": self.char_.get_state(),
+            "calibration": self.calibration_,
+            "thresholds": self.thresholds_,
+        }
 
-    def set_state(self, state: dict) -> "CodebookSimilarity":
+    def set_state(self, state: dict) -> CodebookSimilarity:
         self.word_, self.char_ = WordTfidf.from_state(state["word"]), CharTfidf.from_state(state["char"])
         self.calibration_ = np.asarray(state["calibration"], dtype=float)
         self.thresholds_ = np.asarray(state["thresholds"], dtype=float)

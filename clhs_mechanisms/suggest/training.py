@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ..codebook import Codebook, unknown_code_message
 from ..errors import ClhsError
-from .base import UNKNOWN
 from .context import Group, Place
+from .types import UNKNOWN
 
 
 def _offset(value) -> bool:
@@ -69,14 +69,18 @@ class TrainingSet:
     def sample_weight(self) -> np.ndarray:
         return np.ones(len(self)) if self.weights is None else self.weights
 
-    def subset(self, index: Sequence[int] | np.ndarray) -> "TrainingSet":
+    def subset(self, index: Sequence[int] | np.ndarray) -> TrainingSet:
         """The rows at ``index`` (a new TrainingSet)."""
         idx = np.asarray(index, dtype=int)
-        return TrainingSet([self.texts[i] for i in idx], self.labels[idx], self.codes,
-                           [self.roles[i] for i in idx],
-                           None if self.weights is None else self.weights[idx],
-                           None if self.groups is None else [self.groups[i] for i in idx],
-                           [self.sources[i] for i in idx])
+        return TrainingSet(
+            [self.texts[i] for i in idx],
+            self.labels[idx],
+            self.codes,
+            [self.roles[i] for i in idx],
+            None if self.weights is None else self.weights[idx],
+            None if self.groups is None else [self.groups[i] for i in idx],
+            [self.sources[i] for i in idx],
+        )
 
     def positives(self) -> np.ndarray:
         """Number of known positives per code."""
@@ -96,7 +100,7 @@ class TrainingSet:
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def from_codebook(cls, codebook: Codebook) -> "TrainingSet":
+    def from_codebook(cls, codebook: Codebook) -> TrainingSet:
         """The codebook's own examples and counterexamples.
 
         An example is positive for its code; a counterexample is negative for the code it
@@ -124,7 +128,7 @@ class TrainingSet:
         return cls(texts, labels, codes, [None] * len(texts), sources=sources)
 
     @classmethod
-    def from_gold(cls, path: str | Path, codebook: Codebook) -> "TrainingSet":
+    def from_gold(cls, path: str | Path, codebook: Codebook) -> TrainingSet:
         """A gold JSON Lines file: one object a line with ``text``, ``codes`` (ids) and ``role``.
 
         Rows naming their ``document`` are grouped by it and put in reading order (by ``start``,
@@ -183,13 +187,17 @@ class TrainingSet:
         for i, g in enumerate(groups):
             if g is not None:
                 first.setdefault(g, i)
-        order = sorted(range(len(texts)), key=lambda i: (first[groups[i]], starts[i]) if groups[i] else (i, 0))
-        places = [Place(g, starts[i], ends[i]) if g is not None and ends[i] is not None else g
-                  for i, g in enumerate(groups)]
+        order = sorted(
+            range(len(texts)), key=lambda i: (first[groups[i]], starts[i]) if groups[i] else (i, 0)
+        )
+        places = [
+            Place(g, starts[i], ends[i]) if g is not None and ends[i] is not None else g
+            for i, g in enumerate(groups)
+        ]
         return cls(texts, labels, codes, roles, groups=places, sources=sources).subset(order)
 
     @classmethod
-    def from_decisions(cls, rows: Iterable[Mapping], codes: Sequence[str] | Codebook) -> "TrainingSet":
+    def from_decisions(cls, rows: Iterable[Mapping], codes: Sequence[str] | Codebook) -> TrainingSet:
         """Human decisions ``{text, role, code, label}`` (accept = 1, reject = 0, manual coding = 1),
         each optionally with ``where`` (its source in words, e.g. "p01.txt, coded by ana").
 
@@ -222,7 +230,7 @@ class TrainingSet:
         return cls(texts, arr, code_ids, roles, sources=sources)
 
     @classmethod
-    def concat(cls, *sets: "TrainingSet") -> "TrainingSet":
+    def concat(cls, *sets: TrainingSet) -> TrainingSet:
         """Rows of several training sets over the same codes, in order."""
         sets = [s for s in sets if s is not None]
         if not sets:
@@ -237,5 +245,12 @@ class TrainingSet:
         groups = None
         if any(s.groups is not None for s in sets):
             groups = [g for s in sets for g in (s.groups if s.groups is not None else [None] * len(s))]
-        return cls([t for s in sets for t in s.texts], np.vstack([s.labels for s in sets]), codes,
-                   [r for s in sets for r in s.roles], weights, groups, [w for s in sets for w in s.sources])
+        return cls(
+            [t for s in sets for t in s.texts],
+            np.vstack([s.labels for s in sets]),
+            codes,
+            [r for s in sets for r in s.roles],
+            weights,
+            groups,
+            [w for s in sets for w in s.sources],
+        )

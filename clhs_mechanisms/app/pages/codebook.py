@@ -18,12 +18,14 @@ for domain in codebook.domains:
         st.caption(domain.description)
         for code in codebook.codes_in(domain.id):
             n = int((codings["code"] == code.id).sum())
-            st.markdown(f"- **{state.highlight(code.label, [])}** `{code.id}` · {n} codings",
-                        unsafe_allow_html=True)
+            st.markdown(
+                f"- **{state.highlight(code.label, [])}** `{code.id}` · {n} codings", unsafe_allow_html=True
+            )
 
 st.subheader("Code report")
-code_id = st.selectbox("Code", codebook.code_ids, key="cb_code",
-                       format_func=lambda c: f"{c} — {codebook.code(c).label}")
+code_id = st.selectbox(
+    "Code", codebook.code_ids, key="cb_code", format_func=lambda c: f"{c} — {codebook.code(c).label}"
+)
 code = codebook.code(code_id)
 st.markdown(code_markdown(code))
 mine = codings[codings["code"] == code_id]
@@ -33,6 +35,12 @@ if len(by_coder):
     st.dataframe(by_coder, hide_index=True)
 quotes = mine[["document", "speaker", "coder", "start", "end", "quote"]]
 st.dataframe(quotes, hide_index=True, width="stretch")
-report = code_markdown(code) + "\n## Coded quotes\n\n" + "\n".join(
-    f"- {q.document} ({q.speaker or '—'}, {q.coder}, {q.start}-{q.end}): \"{q.quote}\"" for q in quotes.itertuples())
+report = (
+    code_markdown(code)
+    + "\n## Coded quotes\n\n"
+    + "\n".join(
+        f'- {q.document} ({q.speaker or "—"}, {q.coder}, {q.start}-{q.end}): "{q.quote}"'
+        for q in quotes.itertuples()
+    )
+)
 st.download_button("Download code report (Markdown)", report, file_name=f"{code_id}.md", mime="text/markdown")

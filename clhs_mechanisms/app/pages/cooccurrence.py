@@ -10,6 +10,7 @@ import streamlit as st
 from clhs_mechanisms.analysis.cooccurrence import cooccurrence, cooccurrence_network, cooccurrence_quotes
 from clhs_mechanisms.analysis.hypotheses import evaluate_hypotheses
 from clhs_mechanisms.analysis.significance import FORMULAS, MEASURES
+from clhs_mechanisms.analysis.units import COOCCURRENCE_UNITS
 from clhs_mechanisms.app import state
 from clhs_mechanisms.errors import ClhsError
 
@@ -25,9 +26,15 @@ documents = state.frame("documents")
 segments = state.frame("segments")
 
 c1, c2, c3 = st.columns(3)
-measure = c1.selectbox("Measure", MEASURES, index=1, key="co_measure", help="\n\n".join(
-    f"**{m}**: {FORMULAS[m]}" for m in MEASURES))
-unit = c2.selectbox("Unit", ["segment", "turn", "document", "case", "span"], key="co_unit")
+measure = c1.selectbox(
+    "Measure",
+    MEASURES,
+    index=1,
+    key="co_measure",
+    help="\n\n".join(f"**{m}**: {FORMULAS[m]}" for m in MEASURES),
+)
+# window units need a window size, which this page does not ask for
+unit = c2.selectbox("Unit", [u for u in COOCCURRENCE_UNITS if u != "window"], key="co_unit")
 coders = c3.multiselect("Coders", sorted(codings["coder"].unique()), key="co_coders")
 
 attrs = pd.DataFrame(list(documents["attributes"]), index=documents["name"])
@@ -35,7 +42,9 @@ filters = st.columns(3)
 chosen: dict[str, list[str]] = {}
 for col, name in zip(filters, ("role", "site", "network")):
     if name in attrs:
-        chosen[name] = col.multiselect(name.capitalize(), sorted(attrs[name].dropna().unique()), key=f"co_{name}")
+        chosen[name] = col.multiselect(
+            name.capitalize(), sorted(attrs[name].dropna().unique()), key=f"co_{name}"
+        )
 keep = attrs.index
 for name, values in chosen.items():
     if values:
@@ -46,51 +55,81 @@ if codings.empty:
     st.stop()
 
 
-
 @st.cache_data(max_entries=16, show_spinner="Counting co-occurrences…")
 def _table(path: str, change: int, unit: str, coders: tuple[str, ...], docs: tuple[str, ...]):
     """The co-occurrence table, recomputed only when the project or the choices change."""
     chosen_codings = codings[codings["document"].isin(docs)]
-    return cooccurrence(chosen_codings, segments, documents, unit=unit, coders=list(coders) or None,
-                        tests=unit != "span")
+    return cooccurrence(
+        chosen_codings, segments, documents, unit=unit, coders=list(coders) or None, tests=unit != "span"
+    )
 
 
 try:
-    table = _table(state.project_dir(), state.version(), unit, tuple(coders), tuple(sorted(set(codings["document"]))))
+    table = _table(
+        state.project_dir(), state.version(), unit, tuple(coders), tuple(sorted(set(codings["document"])))
+    )
 except ClhsError as exc:
     state.report_error(exc)
     st.stop()
 order = [c for c in codebook.code_ids if c in set(table["code_a"]) | set(table["code_b"])]
-both = pd.concat([table, table.rename(columns={"code_a": "code_b", "code_b": "code_a", "n1": "n2", "n2": "n1",
-                                               "p_b_given_a": "p_a_given_b", "p_a_given_b": "p_b_given_a"})])
-chart = alt.Chart(both).mark_rect().encode(
-    x=alt.X("code_b:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelFontSize=9)),
-    y=alt.Y("code_a:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelFontSize=9)),
-    color=alt.Color(f"{measure}:Q", scale=alt.Scale(scheme="blues")),
-    tooltip=["code_a", "code_b", "n1", "n2", "n12", alt.Tooltip(f"{measure}:Q", format=".3f")],
-).properties(height=max(300, 16 * len(order)))
+both = pd.concat(
+    [
+        table,
+        table.rename(
+            columns={
+                "code_a": "code_b",
+                "code_b": "code_a",
+                "n1": "n2",
+                "n2": "n1",
+                "p_b_given_a": "p_a_given_b",
+                "p_a_given_b": "p_b_given_a",
+            }
+        ),
+    ]
+)
+chart = (
+    alt.Chart(both)
+    .mark_rect()
+    .encode(
+        x=alt.X("code_b:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelFontSize=9)),
+        y=alt.Y("code_a:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelFontSize=9)),
+        color=alt.Color(f"{measure}:Q", scale=alt.Scale(scheme="blues")),
+        tooltip=["code_a", "code_b", "n1", "n2", "n12", alt.Tooltip(f"{measure}:Q", format=".3f")],
+    )
+    .properties(height=max(300, 16 * len(order)))
+)
 st.altair_chart(chart, width="stretch")
-st.caption(f"{measure}: {FORMULAS[measure]} · unit: {unit} · N = {table.attrs.get('N', '—')} · "
-           "n1/n2 = units (or codings, for spans) with each code, n12 = with both")
+st.caption(
+    f"{measure}: {FORMULAS[measure]} · unit: {unit} · N = {table.attrs.get('N', '—')} · "
+    "n1/n2 = units (or codings, for spans) with each code, n12 = with both"
+)
 
 shown = table.sort_values(measure, ascending=False)
-columns = [c for c in ["code_a", "code_b", "N", "n1", "n2", "n12", measure, "fisher_p", "fisher_q", "too_small"]
-           if c in shown]
+columns = [
+    c
+    for c in ["code_a", "code_b", "N", "n1", "n2", "n12", measure, "fisher_p", "fisher_q", "too_small"]
+    if c in shown
+]
 st.dataframe(shown[columns], hide_index=True, width="stretch")
-st.download_button("Download matrix (CSV)", table.to_csv(index=False), file_name=f"cooccurrence_{unit}.csv",
-                   mime="text/csv")
+st.download_button(
+    "Download matrix (CSV)", table.to_csv(index=False), file_name=f"cooccurrence_{unit}.csv", mime="text/csv"
+)
 
 st.subheader("Quotes behind a cell")
 q1, q2 = st.columns(2)
 code_a = q1.selectbox("Code A", order, key="co_a")
 code_b = q2.selectbox("Code B", [c for c in order if c != code_a], key="co_b")
 if code_a and code_b:
-    row = table[((table.code_a == code_a) & (table.code_b == code_b)) | ((table.code_a == code_b) & (table.code_b == code_a))]
+    row = table[
+        ((table.code_a == code_a) & (table.code_b == code_b))
+        | ((table.code_a == code_b) & (table.code_b == code_a))
+    ]
     if len(row):
         r = row.iloc[0]
         st.caption(f"n1 = {r.n1}, n2 = {r.n2}, n12 = {r.n12}")
-    quotes = cooccurrence_quotes(codings, segments, code_a, code_b, documents=documents, unit=unit,
-                                 coders=coders or None)
+    quotes = cooccurrence_quotes(
+        codings, segments, code_a, code_b, documents=documents, unit=unit, coders=coders or None
+    )
     st.dataframe(quotes, hide_index=True, width="stretch")
 
 st.subheader("Network")
@@ -98,32 +137,81 @@ n1, n2 = st.columns(2)
 finite = table[measure].replace([np.inf, -np.inf], np.nan).dropna()
 low, high = (float(min(0.0, finite.min())), float(finite.max())) if len(finite) else (0.0, 1.0)
 high = high if high > low else low + 1.0
-threshold = n1.slider(f"Show edges with {measure} above", low, high,
-                      float(finite.quantile(0.9)) if len(finite) else low, key="co_threshold")
+threshold = n1.slider(
+    f"Show edges with {measure} above",
+    low,
+    high,
+    float(finite.quantile(0.9)) if len(finite) else low,
+    key="co_threshold",
+)
 nodes, edges = cooccurrence_network(table, measure_name=measure, threshold=threshold, codebook=codebook)
 if len(nodes):
     angle = np.linspace(0, 2 * np.pi, len(nodes), endpoint=False)
     pos = pd.DataFrame({"x": np.cos(angle), "y": np.sin(angle)}, index=nodes["code"].tolist())
     node_df = nodes.assign(x=pos["x"].to_numpy(), y=pos["y"].to_numpy())
-    edge_df = edges.assign(x=edges["source"].map(pos["x"]), y=edges["source"].map(pos["y"]),
-                           x2=edges["target"].map(pos["x"]), y2=edges["target"].map(pos["y"])) if len(edges) else edges
+    edge_df = (
+        edges.assign(
+            x=edges["source"].map(pos["x"]),
+            y=edges["source"].map(pos["y"]),
+            x2=edges["target"].map(pos["x"]),
+            y2=edges["target"].map(pos["y"]),
+        )
+        if len(edges)
+        else edges
+    )
     layers = []
     if len(edges):
-        layers.append(alt.Chart(edge_df).mark_rule(opacity=0.5).encode(
-            x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None), x2="x2:Q", y2="y2:Q",
-            strokeWidth=alt.StrokeWidth("weight:Q", legend=None), tooltip=list(edges.columns)))
-    layers.append(alt.Chart(node_df).mark_circle().encode(
-        x=alt.X("x:Q", axis=None), y=alt.Y("y:Q", axis=None), size=alt.Size("frequency:Q", legend=None),
-        tooltip=list(nodes.columns)))
+        layers.append(
+            alt.Chart(edge_df)
+            .mark_rule(opacity=0.5)
+            .encode(
+                x=alt.X("x:Q", axis=None),
+                y=alt.Y("y:Q", axis=None),
+                x2="x2:Q",
+                y2="y2:Q",
+                strokeWidth=alt.StrokeWidth("weight:Q", legend=None),
+                tooltip=list(edges.columns),
+            )
+        )
+    layers.append(
+        alt.Chart(node_df)
+        .mark_circle()
+        .encode(
+            x=alt.X("x:Q", axis=None),
+            y=alt.Y("y:Q", axis=None),
+            size=alt.Size("frequency:Q", legend=None),
+            tooltip=list(nodes.columns),
+        )
+    )
     layers.append(alt.Chart(node_df).mark_text(dy=-10, fontSize=9).encode(x="x:Q", y="y:Q", text="code:N"))
     st.altair_chart(alt.layer(*layers).properties(height=520), width="stretch")
     n2.caption(f"{len(nodes)} codes (size = frequency), {len(edges)} edges with {measure} ≥ {threshold:.3f}")
 
 st.subheader("Mechanism hypotheses")
 try:
-    hyp = evaluate_hypotheses(codings, segments, documents, codebook.hypotheses, codebook=codebook,
-                              coders=coders or None)
-    st.dataframe(hyp[[c for c in ["hypothesis", "label", "unit", "N", "n_mechanism", "n_outcome", "n_both",
-                                  "verdict", "reason"] if c in hyp]], hide_index=True, width="stretch")
+    hyp = evaluate_hypotheses(
+        codings, segments, documents, codebook.hypotheses, codebook=codebook, coders=coders or None
+    )
+    st.dataframe(
+        hyp[
+            [
+                c
+                for c in [
+                    "hypothesis",
+                    "label",
+                    "unit",
+                    "N",
+                    "n_mechanism",
+                    "n_outcome",
+                    "n_both",
+                    "verdict",
+                    "reason",
+                ]
+                if c in hyp
+            ]
+        ],
+        hide_index=True,
+        width="stretch",
+    )
 except ClhsError as exc:
     st.info(str(exc))

@@ -20,8 +20,9 @@ st.title("Documents")
 docs = state.frame("documents")
 codings = state.frame("codings")
 attrs = pd.DataFrame(list(docs["attributes"]), index=docs.index)
-table = pd.concat([docs[["name", "kind", "case", "segments"]], attrs.reindex(columns=["role", "site", "network"])],
-                  axis=1)
+table = pd.concat(
+    [docs[["name", "kind", "case", "segments"]], attrs.reindex(columns=["role", "site", "network"])], axis=1
+)
 table["codings"] = table["name"].map(codings.groupby("document").size()).fillna(0).astype(int)
 
 f1, f2, f3, f4 = st.columns(4)
@@ -48,41 +49,57 @@ segs = project.segments(document=name)
 turns = sorted(segs["turn"].unique())
 pages = max(1, math.ceil(len(turns) / TURNS_PER_PAGE))
 page = st.number_input(f"Page (of {pages}, {TURNS_PER_PAGE} turns each)", 1, pages, 1, key="doc_page")
-on_page = segs[segs["turn"].isin(turns[(page - 1) * TURNS_PER_PAGE:page * TURNS_PER_PAGE])]
+on_page = segs[segs["turn"].isin(turns[(page - 1) * TURNS_PER_PAGE : page * TURNS_PER_PAGE])]
 doc_codings = codings[codings["document"] == name]
 pending = state.frame("suggestions")
 pending = pending[pending["document"] == name]
 show_pending = st.toggle("Show pending suggestions", value=True, key="doc_pending")
 full_text = project.document_text(name)
 
-for turn, group in on_page.groupby("turn", sort=True):
+for _, group in on_page.groupby("turn", sort=True):
     lo, hi = int(group["start"].min()), int(group["end"].max())
     text = full_text[lo:hi]
-    spans = [(int(c.start) - lo, int(c.end) - lo, colours.get(c.code, "#888888"), f"{c.code} ({c.coder})")
-             for c in doc_codings.itertuples() if c.start < hi and c.end > lo]
+    spans = [
+        (int(c.start) - lo, int(c.end) - lo, colours.get(c.code, "#888888"), f"{c.code} ({c.coder})")
+        for c in doc_codings.itertuples()
+        if c.start < hi and c.end > lo
+    ]
     if show_pending:
-        spans += [(int(p.start) - lo, int(p.end) - lo, "#bbbbbb", f"suggested: {p.code} {p.score:.2f}")
-                  for p in pending.itertuples() if p.start >= lo and p.end <= hi]
+        spans += [
+            (int(p.start) - lo, int(p.end) - lo, "#bbbbbb", f"suggested: {p.code} {p.score:.2f}")
+            for p in pending.itertuples()
+            if p.start >= lo and p.end <= hi
+        ]
     spans = [(max(0, s), min(hi - lo, e), c, t) for s, e, c, t in spans]
     speaker = group["speaker"].iloc[0] or ""
     codable = bool(group["codable"].iloc[0])
-    st.markdown(f"<p style='{'' if codable else 'color:#777'}'><b>{state.highlight(speaker, [])}</b> "
-                f"{state.highlight(text, spans)}</p>", unsafe_allow_html=True)
+    st.markdown(
+        f"<p style='{'' if codable else 'color:#777'}'><b>{state.highlight(speaker, [])}</b> "
+        f"{state.highlight(text, spans)}</p>",
+        unsafe_allow_html=True,
+    )
 
 st.subheader("Code by hand")
 options = on_page[on_page["codable"]]
 if options.empty:
     st.caption("No codable segments on this page.")
 else:
-    seg_id = st.selectbox("Segment", options["id"].tolist(), key="doc_segment",
-                          format_func=lambda i: options.set_index("id").loc[i, "text"][:120])
-    chosen = st.multiselect("Codes", codebook.code_ids, key="doc_codes",
-                            format_func=lambda c: f"{c} — {codebook.code(c).label}")
+    seg_id = st.selectbox(
+        "Segment",
+        options["id"].tolist(),
+        key="doc_segment",
+        format_func=lambda i: options.set_index("id").loc[i, "text"][:120],
+    )
+    chosen = st.multiselect(
+        "Codes", codebook.code_ids, key="doc_codes", format_func=lambda c: f"{c} — {codebook.code(c).label}"
+    )
     if st.button("Apply codes", disabled=not (chosen and state.coder())):
         seg = options.set_index("id").loc[seg_id]
         try:
             for code in chosen:
-                project.add_coding(name, int(seg["start"]), int(seg["end"]), code, coder=state.require_coder())
+                project.add_coding(
+                    name, int(seg["start"]), int(seg["end"]), code, coder=state.require_coder()
+                )
             st.success(f"Coded {len(chosen)} code(s).")
             st.rerun()
         except ClhsError as exc:
@@ -92,8 +109,10 @@ st.subheader("Memos")
 memos = state.frame("memos")
 memos = memos[(memos["target_type"] == "document") & (memos["target_id"] == name)]
 for m in memos.itertuples():
-    st.markdown(f"**{state.highlight(m.coder, [])}** · {m.created_at[:16]}<br>{state.highlight(m.text, [])}",
-                unsafe_allow_html=True)
+    st.markdown(
+        f"**{state.highlight(m.coder, [])}** · {m.created_at[:16]}<br>{state.highlight(m.text, [])}",
+        unsafe_allow_html=True,
+    )
 memo = st.text_area("New memo on this document", key="doc_memo")
 if st.button("Save memo", key="doc_memo_save", disabled=not (memo.strip() and state.coder())):
     project.add_memo(memo, coder=state.require_coder(), target_type="document", target_id=name)

@@ -7,7 +7,7 @@ import streamlit as st
 
 from clhs_mechanisms.app import state
 from clhs_mechanisms.app.trainer import trainer
-from clhs_mechanisms.assist import current_model_info
+from clhs_mechanisms.assist import current_model_info, load_current_model, model_path
 from clhs_mechanisms.errors import ClhsError
 from clhs_mechanisms.explain import explain, readable_components
 from clhs_mechanisms.queue import review_queue
@@ -20,17 +20,32 @@ st.title("Review suggestions")
 
 left, right = st.columns([3, 1])
 with right:
-    mode = st.selectbox("Order", ["uncertain", "code", "document", "confident"], key="review_mode",
-                        format_func={"uncertain": "Most informative first", "code": "By code",
-                                     "document": "By document", "confident": "Highest confidence first"}.get)
-    only_code = st.selectbox("Only code", codebook.code_ids, index=None, key="review_code",
-                             placeholder="all codes")
+    mode = st.selectbox(
+        "Order",
+        ["uncertain", "code", "document", "confident"],
+        key="review_mode",
+        format_func={
+            "uncertain": "Most informative first",
+            "code": "By code",
+            "document": "By document",
+            "confident": "Highest confidence first",
+        }.get,
+    )
+    only_code = st.selectbox(
+        "Only code", codebook.code_ids, index=None, key="review_code", placeholder="all codes"
+    )
     every = st.number_input("Retrain after N decisions", 5, 500, 25, step=5, key="retrain_every")
-    floor = st.number_input("Suggest down to (x threshold)", 0.0, 1.0, FLOOR, step=0.1, key="suggest_floor",
-                            help="After each retrain, pending suggestions are re-made for the documents under "
-                                 "review down to this fraction of each code's threshold. Lower finds more of what "
-                                 "the model under-scores, with more to review; 0 suggests every code.")
-
+    floor = st.number_input(
+        "Suggest down to (x threshold)",
+        0.0,
+        1.0,
+        FLOOR,
+        step=0.1,
+        key="suggest_floor",
+        help="After each retrain, pending suggestions are re-made for the documents under "
+        "review down to this fraction of each code's threshold. Lower finds more of what "
+        "the model under-scores, with more to review; 0 suggests every code.",
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -40,6 +55,13 @@ def _progress(path: str, change: int):
     rows = rows[rows["status"].isin(["pending", "decided"])]
     table = rows.groupby(["code", "status"]).size().unstack(fill_value=0)
     return table.reindex(columns=["decided", "pending"], fill_value=0)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the model")
+def _model(path: str, version: str):
+    """The project's model ``version``, loaded once per server (only to explain suggestions when
+    the live scores, which hold it too, are not built yet)."""
+    return load_current_model(state.project())[0]
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -52,21 +74,24 @@ def _queue(path: str, change: int, live_updates: int, mode: str, code: str | Non
 per_code = _progress(state.project_dir(), state.version())
 decided, waiting = int(per_code["decided"].sum()), int(per_code["pending"].sum())
 with right:
-    st.progress(decided / (decided + waiting) if decided + waiting else 0.0,
-                text=f"{decided} decided / {waiting} pending")
+    st.progress(
+        decided / (decided + waiting) if decided + waiting else 0.0,
+        text=f"{decided} decided / {waiting} pending",
+    )
     with st.expander("Per code"):
         st.dataframe(per_code, width="stretch")
     info = current_model_info(project)
     job = trainer()
     if info:
-        meta = read_metadata(state.project().directory / "models" / info["version"])
-        st.caption(f"Model: {info['version']} · trained on {meta['metrics'].get('n_training', '?')} texts for "
-                   f"codebook {meta['codebook']['version']}")
+        meta = read_metadata(model_path(state.project(), info["version"]))
+        st.caption(
+            f"Model: {info['version']} · trained on {meta['metrics'].get('n_training', '?')} texts for "
+            f"codebook {meta['codebook']['version']}"
+        )
     else:
         st.caption("Model: none yet (cue and similarity suggestions only)")
     if job.message:
         st.caption(job.message)
-
 
 
 def context(row) -> None:
@@ -88,37 +113,57 @@ with left:
     code = codebook.code(item["code"])
     segs = project.segments(document=item["document"])
     pos = segs.index[segs["id"] == item["segment_id"]][0]
-    before = segs.loc[max(segs.index[0], pos - 2):pos - 1]
-    after = segs.loc[pos + 1:pos + 2]
+    before = segs.loc[max(segs.index[0], pos - 2) : pos - 1]
+    after = segs.loc[pos + 1 : pos + 2]
     attrs = state.frame("documents").set_index("name").loc[item["document"], "attributes"]
-    st.caption(f"**{item['document']}** · speaker **{item['speaker'] or '—'}** · "
-               + " · ".join(f"{k}: {v}" for k, v in attrs.items() if k in ("role", "site", "network")))
+    st.caption(
+        f"**{item['document']}** · speaker **{item['speaker'] or '—'}** · "
+        + " · ".join(f"{k}: {v}" for k, v in attrs.items() if k in ("role", "site", "network"))
+    )
     for row in before.itertuples():
         context(row)
     spans = [(e["start"], e["end"], colours[code.id], e["why"]) for e in item["evidence"]]
-    st.markdown(f"<div style='font-size:1.1em;padding:.6em;border-left:4px solid {colours[code.id]}'>"
-                f"{state.highlight(item['text'], spans)}</div>", unsafe_allow_html=True)
+    st.markdown(
+        f"<div style='font-size:1.1em;padding:.6em;border-left:4px solid {colours[code.id]}'>"
+        f"{state.highlight(item['text'], spans)}</div>",
+        unsafe_allow_html=True,
+    )
     for row in after.itertuples():
         context(row)
 
     threshold = item["components"].get("threshold", 0.5)
     st.subheader(f"{code.label} (`{code.id}`)")
     live = "stored_score" in item and pd.notna(item["stored_score"]) and item["stored_score"] != item["score"]
-    st.caption(f"score {item['score']:.2f}"
-               + (f" (live, after your latest decisions; {item['stored_score']:.2f} when suggested)" if live else "")
-               + f" · threshold {threshold:.2f} · {item['method']} · "
-               + " · ".join(f"{k} {v:.2f}" for k, v in readable_components(item["components"]).items()))
-    why = explain(item, model=trainer().model(state.project_dir(), (info or {}).get("version")),
-                  role=attrs.get("role"))
+    st.caption(
+        f"score {item['score']:.2f}"
+        + (f" (live, after your latest decisions; {item['stored_score']:.2f} when suggested)" if live else "")
+        + f" · threshold {threshold:.2f} · {item['method']} · "
+        + " · ".join(f"{k} {v:.2f}" for k, v in readable_components(item["components"]).items())
+    )
+    version = (info or {}).get("version")
+    model = trainer().model(state.project_dir(), version)  # the live scores' model, already loaded
+    if model is None and version and st.session_state.get("show_similar"):
+        model = _model(state.project_dir(), version)
+    why = explain(item, model=model, role=attrs.get("role"))
     st.caption(why.context)
     if why.evidence:
-        st.caption("Evidence: " + "; ".join(state.escape(f"'{e['text']}' ({e['why']})") for e in why.evidence))
+        st.caption(
+            "Evidence: " + "; ".join(state.escape(f"'{e['text']}' ({e['why']})") for e in why.evidence)
+        )
     else:
-        st.caption("Evidence: no cue phrase or material term; the score rests on the wording as a whole or on "
-                   "the context.")
-    with st.expander("Similar coded passages", expanded=False):
-        if not why.exemplars:
-            st.caption("Shown once the model's live scores are ready (they load in the background).")
+        st.caption(
+            "Evidence: no cue phrase or material term; the score rests on the wording as a whole or on "
+            "the context."
+        )
+    with st.expander("Similar coded passages", expanded=bool(st.session_state.get("show_similar"))):
+        if model is None:
+            st.toggle(
+                "Find the coded passages most like this one (loads the model)",
+                key="show_similar",
+                disabled=not version,
+            )
+        elif not why.exemplars:
+            st.caption("No coded passage of this code to compare with.")
         for ex in why.exemplars:
             st.caption(state.escape(f"{ex.similarity:.2f} · {ex.source}"))
             st.text(ex.text)
@@ -128,8 +173,13 @@ with left:
         st.markdown("**Exclude:** " + "; ".join(f"{e.text} (→ `{e.code}`)" for e in code.exclude))
 
     who = state.coder()
-    span_choice = st.radio("Span", ["this segment", "+ previous segment", "+ next segment"], horizontal=True,
-                           key="span_choice", disabled=not who)
+    span_choice = st.radio(
+        "Span",
+        ["this segment", "+ previous segment", "+ next segment"],
+        horizontal=True,
+        key="span_choice",
+        disabled=not who,
+    )
     start, end = int(item["start"]), int(item["end"])
     if span_choice == "+ previous segment" and len(before):
         start = int(before.iloc[-1]["start"])
@@ -164,16 +214,29 @@ with left:
 
     def disagree(conflict: tuple) -> None:
         (sid, suggested, document, segment_id, s_start, s_end), message, action, code = conflict
-        project.add_memo(f"Disagreement: {who} would {action} '{code}' here. ({message})", coder=who,
-                         target_type="segment", target_id=segment_id)
+        project.add_memo(
+            f"Disagreement: {who} would {action} '{code}' here. ({message})",
+            coder=who,
+            target_type="segment",
+            target_id=segment_id,
+        )
         if action != "reject":
             project.add_coding(document, s_start, s_end, code, coder=who)
         st.session_state.pop("conflict", None)
 
     b1, b2, b3 = st.columns(3)
-    b1.button("Accept", type="primary", shortcut="A", disabled=not who, width="stretch", on_click=act,
-              args=("accept", target, span))
-    b2.button("Reject", shortcut="X", disabled=not who, width="stretch", on_click=act, args=("reject", target, None))
+    b1.button(
+        "Accept",
+        type="primary",
+        shortcut="A",
+        disabled=not who,
+        width="stretch",
+        on_click=act,
+        args=("accept", target, span),
+    )
+    b2.button(
+        "Reject", shortcut="X", disabled=not who, width="stretch", on_click=act, args=("reject", target, None)
+    )
     b3.button("Skip", shortcut="N", width="stretch", on_click=skip, args=(target,))
 
     conflict = st.session_state.get("conflict")
@@ -184,11 +247,21 @@ with left:
         c_no.button("Dismiss", on_click=lambda: st.session_state.pop("conflict", None))
 
     with st.expander("Different code / add another code", expanded=False):
-        other = st.selectbox("Code", codebook.code_ids, index=None, key="other_code", placeholder="search codes",
-                             format_func=lambda c: f"{c} — {codebook.code(c).label}")
+        other = st.selectbox(
+            "Code",
+            codebook.code_ids,
+            index=None,
+            key="other_code",
+            placeholder="search codes",
+            format_func=lambda c: f"{c} — {codebook.code(c).label}",
+        )
         c1, c2 = st.columns(2)
-        c1.button("Apply this code instead", disabled=not (who and other), on_click=act,
-                  args=("edit", target, span, other))
+        c1.button(
+            "Apply this code instead",
+            disabled=not (who and other),
+            on_click=act,
+            args=("edit", target, span, other),
+        )
         if c2.button("Add as another code", disabled=not (who and other)):
             project.add_coding(item["document"], start, end, other, coder=who)
             st.toast(f"Added {other}")

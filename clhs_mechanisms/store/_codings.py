@@ -1,0 +1,279 @@
+"""Codings, memos and decisions: what people do with the text and with machine suggestions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..errors import StoreError
+from ._anchoring import containing, context
+from ._core import ProjectCore
+from ._ids import new_id, now
+from ._schema import coders, codings, decisions, documents, memos, segments, suggestions
+
+MEMO_TARGETS = ("project", "document", "segment", "coding", "code")
+
+
+def insert_coding(
+    conn: Connection,
+    coding_id: str,
+    doc_id: str,
+    text: str,
+    start: int,
+    end: int,
+    code: str,
+    *,
+    coder_id: str,
+    origin: str,
+    suggestion_id: str | None,
+    created_at: str,
+    where: str | None = None,
+) -> None:
+    """Insert one active coding of ``text[start:end]``, linked to the segment holding it,
+    with the quote and context that let it be re-anchored later."""
+    if not 0 <= start < end <= len(text):
+        raise StoreError(f"span {start}-{end} is outside the document (0-{len(text)})", where=where)
+    seg_rows = (
+        conn.execute(
+            sa.select(segments.c.id, segments.c.start, segments.c.end).where(
+                segments.c.document_id == doc_id, segments.c.retired.is_(False)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    conn.execute(
+        codings.insert().values(
+            id=coding_id,
+            document_id=doc_id,
+            segment_id=containing(seg_rows, start, end),
+            start=start,
+            end=end,
+            code_id=code,
+            coder_id=coder_id,
+            origin=origin,
+            suggestion_id=suggestion_id,
+            quote=text[start:end],
+            status="active",
+            created_at=created_at,
+            **context(text, start, end),
+        )
+    )
+
+
+class CodingsMixin(ProjectCore):
+    """Codings by hand, memos, and the decisions that turn suggestions into codings."""
+
+    def add_coding(
+        self,
+        document: str,
+        start: int,
+        end: int,
+        code: str,
+        *,
+        coder: str,
+        origin: str = "manual",
+        suggestion_id: str | None = None,
+        conn: Connection | None = None,
+    ) -> str:
+        """Apply ``code`` to ``document.text[start:end]`` on behalf of ``coder`` (``document``: its
+        name or id); with ``conn`` inside that transaction, whose caller has checked the code."""
+        if conn is None:
+            self.require_code(code)
+            with self._guard(), self.engine.begin() as c:
+                return self.add_coding(
+                    document,
+                    start,
+                    end,
+                    code,
+                    coder=coder,
+                    origin=origin,
+                    suggestion_id=suggestion_id,
+                    conn=c,
+                )
+        doc = conn.execute(
+            sa.select(documents.c.id, documents.c.text).where(
+                sa.or_(documents.c.name == document, documents.c.id == document)
+            )
+        ).first()
+        if doc is None:
+            raise StoreError(f"no document '{document}' in the project")
+        cid = new_id()
+        insert_coding(
+            conn,
+            cid,
+            doc.id,
+            doc.text,
+            start,
+            end,
+            code,
+            coder_id=self.coder_id(coder, conn=conn),
+            origin=origin,
+            suggestion_id=suggestion_id,
+            created_at=now(),
+            where=document,
+        )
+        self._log(
+            conn,
+            coder,
+            "code",
+            "coding",
+            cid,
+            {"document": document, "code": code, "start": start, "end": end},
+        )
+        return cid
+
+    def add_codings(
+        self, spans: Iterable[tuple[str, int, int, str]], *, coder: str, origin: str = "manual"
+    ) -> list[str]:
+        """Apply several ``(document, start, end, code)`` in one transaction: all or none."""
+        spans = list(spans)
+        for code in sorted({s[3] for s in spans}):
+            self.require_code(code)
+        with self._guard(), self.engine.begin() as conn:
+            return [
+                self.add_coding(d, s, e, c, coder=coder, origin=origin, conn=conn) for d, s, e, c in spans
+            ]
+
+    def delete_coding(self, coding_id: str, *, coder: str) -> None:
+        """Mark a coding deleted (the row and the audit trail remain)."""
+        with self._guard(), self.engine.begin() as conn:
+            n = conn.execute(
+                codings.update()
+                .where(codings.c.id == coding_id, codings.c.status == "active")
+                .values(status="deleted")
+            ).rowcount
+            if not n:
+                raise StoreError(f"no active coding '{coding_id}'")
+            self._log(conn, coder, "delete", "coding", coding_id)
+
+    def add_memo(
+        self, text: str, *, coder: str, target_type: str = "project", target_id: str | None = None
+    ) -> str:
+        """Write a memo about the project, a document, a segment, a coding or a code."""
+        if not text.strip():
+            raise StoreError("a memo needs some text")
+        if target_type not in MEMO_TARGETS:
+            raise StoreError(f"unknown memo target '{target_type}'")
+        with self._guard(), self.engine.begin() as conn:
+            mid = new_id()
+            t = now()
+            conn.execute(
+                memos.insert().values(
+                    id=mid,
+                    target_type=target_type,
+                    target_id=target_id,
+                    coder_id=self.coder_id(coder, conn=conn),
+                    text=text,
+                    created_at=t,
+                    updated_at=t,
+                )
+            )
+            self._log(conn, coder, "memo", target_type, target_id, {"memo": mid})
+            return mid
+
+    def decide(
+        self,
+        suggestion_id: str,
+        action: str,
+        *,
+        coder: str,
+        code: str | None = None,
+        span: tuple[int, int] | None = None,
+    ) -> str:
+        """Accept, reject or edit a suggestion; returns the decision id.
+
+        ``edit`` applies another ``code`` and/or an adjusted ``span`` (start, end in the
+        document). Accepting or editing creates a coding by ``coder`` that records the
+        suggestion it came from. A suggestion already decided is refused with who decided
+        it and when; nothing is overwritten.
+        """
+        if action not in ("accept", "reject", "edit"):
+            raise StoreError(f"unknown decision '{action}' (use accept, reject or edit)")
+        if action == "edit" and not code and span is None:
+            raise StoreError("an edit needs another code or an adjusted span")
+        if code:
+            self.require_code(code)
+        with self._guard():
+            try:
+                with self.engine.begin() as conn:
+                    return self._decide(conn, suggestion_id, action, coder=coder, code=code, span=span)
+            except sa.exc.IntegrityError:
+                with self.engine.connect() as conn:
+                    _refuse_if_decided(conn, suggestion_id)
+                raise
+
+    def _decide(
+        self,
+        conn: Connection,
+        suggestion_id: str,
+        action: str,
+        *,
+        coder: str,
+        code: str | None,
+        span: tuple[int, int] | None,
+    ) -> str:
+        sug = conn.execute(
+            sa.select(
+                suggestions, segments.c.document_id, segments.c.start.label("s"), segments.c.end.label("e")
+            )
+            .join(segments, segments.c.id == suggestions.c.segment_id)
+            .where(suggestions.c.id == suggestion_id)
+        ).first()
+        if sug is None:
+            raise StoreError(f"no suggestion '{suggestion_id}'")
+        _refuse_if_decided(conn, suggestion_id)
+        final = code or sug.code_id
+        coding_id = None
+        if action != "reject":
+            doc_name = conn.execute(
+                sa.select(documents.c.name).where(documents.c.id == sug.document_id)
+            ).scalar_one()
+            start, end = span if span is not None else (sug.s, sug.e)
+            coding_id = self.add_coding(
+                doc_name,
+                start,
+                end,
+                final,
+                coder=coder,
+                origin="suggestion",
+                suggestion_id=suggestion_id,
+                conn=conn,
+            )
+        decision_id = new_id()
+        conn.execute(
+            decisions.insert().values(
+                id=decision_id,
+                suggestion_id=suggestion_id,
+                coder_id=self.coder_id(coder, conn=conn),
+                action=action,
+                code_id=final if action != "reject" else sug.code_id,
+                coding_id=coding_id,
+                created_at=now(),
+            )
+        )
+        conn.execute(suggestions.update().where(suggestions.c.id == suggestion_id).values(status="decided"))
+        self._log(
+            conn,
+            coder,
+            action,
+            "suggestion",
+            suggestion_id,
+            {"code": sug.code_id, "final": final, "coding": coding_id},
+        )
+        return decision_id
+
+
+def _refuse_if_decided(conn: Connection, suggestion_id: str) -> None:
+    prior = conn.execute(
+        sa.select(coders.c.name, decisions.c.action, decisions.c.created_at)
+        .join(coders, coders.c.id == decisions.c.coder_id)
+        .where(decisions.c.suggestion_id == suggestion_id)
+    ).first()
+    if prior is not None:
+        raise StoreError(
+            f"suggestion {suggestion_id} was already decided ({prior.action}) by {prior.name} "
+            f"at {prior.created_at}; nothing changed"
+        )

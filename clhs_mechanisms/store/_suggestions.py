@@ -1,0 +1,165 @@
+"""Machine suggestions: stored in batches, read for review, and the decisions made on them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import pandas as pd
+import sqlalchemy as sa
+
+from ..codebook import unknown_code_message
+from ..errors import StoreError
+from ._core import ProjectCore, bulk_insert, to_json
+from ._ids import new_ids, now
+from ._schema import cases, coders, decisions, documents, segments, suggestions
+
+_STALE_BATCH = 500  # segment ids per UPDATE (SQLite's limit on bound parameters)
+
+
+class SuggestionsMixin(ProjectCore):
+    """Suggestions in, suggestions and decisions out."""
+
+    def add_suggestions(
+        self,
+        rows: Sequence[dict],
+        *,
+        method: str,
+        model_version: str | None,
+        segment_ids: Sequence[str] | None = None,
+        codes: Sequence[str] | None = None,
+        coder: str = "system",
+    ) -> int:
+        """Store machine suggestions for a batch of segments.
+
+        Each row: ``segment_id, code, score, components (dict), evidence (list of dicts or of
+        :class:`~clhs_mechanisms.suggest.Evidence`)``.
+        Pending suggestions from earlier runs on the scored segments (``segment_ids``,
+        default: those in ``rows``), restricted to ``codes`` if given, become stale.
+        """
+        cb = self.codebook
+        unknown = sorted({r["code"] for r in rows} - set(cb.code_ids))
+        if unknown:
+            raise StoreError(unknown_code_message(unknown[0], cb.code_ids))
+        created = now()
+        with self._guard(), self.engine.begin() as conn:
+            seg_ids = sorted(set(segment_ids) if segment_ids is not None else {r["segment_id"] for r in rows})
+            for i in range(0, len(seg_ids), _STALE_BATCH):
+                cond = [
+                    suggestions.c.status == "pending",
+                    suggestions.c.segment_id.in_(seg_ids[i : i + _STALE_BATCH]),
+                ]
+                if codes:
+                    cond.append(suggestions.c.code_id.in_(list(codes)))
+                conn.execute(suggestions.update().where(*cond).values(status="stale"))
+            bulk_insert(
+                conn,
+                suggestions,
+                [
+                    (
+                        i,
+                        r["segment_id"],
+                        r["code"],
+                        float(r["score"]),
+                        method,
+                        to_json(r.get("components", {})),
+                        to_json(r.get("evidence", [])),
+                        model_version,
+                        cb.version,
+                        "pending",
+                        created,
+                    )
+                    for i, r in zip(new_ids(len(rows)), rows)
+                ],
+            )
+            self._log(
+                conn,
+                coder,
+                "suggest",
+                "suggestions",
+                None,
+                {"n": len(rows), "segments": len(seg_ids), "method": method, "model": model_version},
+            )
+        return len(rows)
+
+    def suggestions(self, *, status: str | None = "pending") -> pd.DataFrame:
+        """Suggestions with their segment's document, text, speaker and case."""
+        q = (
+            sa.select(
+                suggestions.c.id,
+                suggestions.c.segment_id,
+                documents.c.name.label("document"),
+                segments.c.start,
+                segments.c.end,
+                segments.c.text,
+                segments.c.speaker,
+                cases.c.name.label("case"),
+                suggestions.c.code_id.label("code"),
+                suggestions.c.score,
+                suggestions.c.method,
+                suggestions.c.components,
+                suggestions.c.evidence,
+                suggestions.c.model_version,
+                suggestions.c.status,
+                suggestions.c.created_at,
+            )
+            .select_from(
+                suggestions.join(segments, segments.c.id == suggestions.c.segment_id)
+                .join(documents, documents.c.id == segments.c.document_id)
+                .outerjoin(cases, cases.c.id == documents.c.case_id)
+            )
+            .order_by(documents.c.name, segments.c.idx, suggestions.c.code_id)
+        )
+        if status is not None:
+            q = q.where(suggestions.c.status == status)
+        df = self._frame(q)
+        for col in ("components", "evidence"):
+            df[col] = df[col].map(json.loads)
+        return df
+
+    def documents_under_review(self) -> list[str]:
+        """Names of the documents with pending suggestions, sorted (without reading the suggestions)."""
+        q = (
+            sa.select(documents.c.name)
+            .distinct()
+            .select_from(
+                suggestions.join(segments, segments.c.id == suggestions.c.segment_id).join(
+                    documents, documents.c.id == segments.c.document_id
+                )
+            )
+            .where(suggestions.c.status == "pending")
+            .order_by(documents.c.name)
+        )
+        with self._guard(), self.engine.connect() as conn:
+            return list(conn.execute(q).scalars())
+
+    def decisions(self, *, since: str | None = None) -> pd.DataFrame:
+        """Every decision (made at or after ``since``, ISO UTC, if given) with its coder, the
+        suggested and the final code, the segment text and its document."""
+        q = (
+            sa.select(
+                decisions.c.id,
+                decisions.c.suggestion_id,
+                coders.c.name.label("coder"),
+                decisions.c.action,
+                suggestions.c.code_id.label("suggested"),
+                decisions.c.code_id.label("code"),
+                decisions.c.coding_id,
+                decisions.c.created_at,
+                segments.c.text,
+                documents.c.name.label("document"),
+                documents.c.attributes,
+            )
+            .select_from(
+                decisions.join(suggestions, suggestions.c.id == decisions.c.suggestion_id)
+                .join(segments, segments.c.id == suggestions.c.segment_id)
+                .join(documents, documents.c.id == segments.c.document_id)
+                .join(coders, coders.c.id == decisions.c.coder_id)
+            )
+            .order_by(decisions.c.created_at)
+        )
+        if since is not None:
+            q = q.where(decisions.c.created_at >= since)
+        df = self._frame(q)
+        df["attributes"] = df["attributes"].map(json.loads)
+        return df
