@@ -30,7 +30,9 @@ def _roles(path: Path) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", type=Path)
-    parser.add_argument("--role", default=None, help="role for every interview file (overrides attributes.csv)")
+    parser.add_argument(
+        "--role", default=None, help="role for every interview file (overrides attributes.csv)"
+    )
     args = parser.parse_args()
     segmenter = Segmenter()
     for path in args.files:
@@ -40,10 +42,21 @@ def main() -> None:
         for seg in segmenter.segment(document):
             if not seg.codable:
                 continue
-            print(json.dumps({"id": f"{document.name}#{seg.index}", "text": seg.text, "codes": [],
-                              "source": "literature" if literature else "interview", "role": None if literature else role,
-                              "document": document.name, "start": seg.start, "end": seg.end},
-                             ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "id": f"{document.name}#{seg.index}",
+                        "text": seg.text,
+                        "codes": [],
+                        "source": "literature" if literature else "interview",
+                        "role": None if literature else role,
+                        "document": document.name,
+                        "start": seg.start,
+                        "end": seg.end,
+                    },
+                    ensure_ascii=False,
+                )
+            )
 
 
 if __name__ == "__main__":

@@ -39,11 +39,15 @@ def summary(first: dict[str, set[str]], second: dict[str, set[str]]) -> tuple[di
     a = np.array([[c in first[i] for c in codes] for i in ids]).ravel()
     b = np.array([[c in second[i] for c in codes] for i in ids]).ravel()
     both = int((a & b).sum())
-    figures = {"segments": len(ids), "micro_f1": 2 * both / max(1, int(a.sum() + b.sum())),
-               "mean_kappa": float(np.mean([r[4] for r in per_code])), "pooled_kappa": float(cohen_kappa_score(a, b)),
-               "alpha": krippendorff_alpha(np.vstack([a, b]).astype(int)),
-               "percent_agreement": float((a == b).mean()),
-               "identical_code_sets": float(np.mean([first[i] == second[i] for i in ids]))}
+    figures = {
+        "segments": len(ids),
+        "micro_f1": 2 * both / max(1, int(a.sum() + b.sum())),
+        "mean_kappa": float(np.mean([r[4] for r in per_code])),
+        "pooled_kappa": float(cohen_kappa_score(a, b)),
+        "alpha": krippendorff_alpha(np.vstack([a, b]).astype(int)),
+        "percent_agreement": float((a == b).mean()),
+        "identical_code_sets": float(np.mean([first[i] == second[i] for i in ids])),
+    }
     return figures, per_code
 
 
@@ -53,13 +57,18 @@ def main() -> None:
     rounds: dict[int, list[str]] = defaultdict(list)
     for i, (r, _) in first.items():
         rounds[r].append(i)
-    print("| round | segments | micro-F1 | mean kappa | pooled kappa | Krippendorff's alpha | % agreement | "
-          "identical code sets |")
+    print(
+        "| round | segments | micro-F1 | mean kappa | pooled kappa | Krippendorff's alpha | % agreement | "
+        "identical code sets |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for label, ids in [*((str(r), ids) for r, ids in sorted(rounds.items())), ("all", list(first))]:
         f, _ = summary({i: first[i][1] for i in ids}, {i: second[i][1] for i in ids})
-        print(f"| {label} | {f['segments']} | {f['micro_f1']:.3f} | {f['mean_kappa']:.3f} | {f['pooled_kappa']:.3f} | "
-              f"{f['alpha']:.3f} | {f['percent_agreement']:.3f} | {f['identical_code_sets']:.3f} |")
+        print(
+            f"| {label} | {f['segments']} | {f['micro_f1']:.3f} | {f['mean_kappa']:.3f} | "
+            f"{f['pooled_kappa']:.3f} | "
+            f"{f['alpha']:.3f} | {f['percent_agreement']:.3f} | {f['identical_code_sets']:.3f} |"
+        )
     _, per_code = summary({i: s for i, (_, s) in first.items()}, {i: s for i, (_, s) in second.items()})
     print("\n| code (all rounds) | coder 1 | coder 2 | % agreement | Cohen's kappa |")
     print("|---|---|---|---|---|")
