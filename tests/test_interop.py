@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -756,3 +757,22 @@ def test_packaged_schemas_are_the_standard_ones():
     for name in ("Project.xsd", "Codebook.xsd"):
         assert (SCHEMAS / name).read_bytes() == (XSD_DIR / name).read_bytes()
 
+
+def test_exports_write_only_regular_files(tmp_path):
+    """A device or a pipe is never replaced by an export; a symbolic link is written through and
+    stays a link."""
+    from clhs_mechanisms.interop.files import write_text_atomic
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(ClhsError, match="not a regular file"):
+        write_text_atomic(fifo, "x")
+    assert fifo.is_fifo()
+    with pytest.raises(ClhsError, match="not a regular file"):
+        write_text_atomic("/dev/null", "x")
+    real = tmp_path / "real.csv"
+    real.write_text("old", encoding="utf-8")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    write_text_atomic(link, "new")
+    assert link.is_symlink() and real.read_text(encoding="utf-8") == "new"

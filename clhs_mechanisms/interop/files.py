@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import ClhsError
 
@@ -18,10 +18,19 @@ def _umask() -> int:
 
 
 def check_target(path: str | Path) -> Path:
-    """Refuse an output path that is a directory or lies in a missing directory."""
+    """The regular file to write for ``path``: a symbolic link is followed (the file it points to
+    is replaced and the link stays a link); a directory, a missing directory, and anything that is
+    not a regular file (a device such as /dev/full, a pipe, a socket) are refused, since replacing
+    one with a file would destroy it."""
     target = Path(path)
+    if target.is_symlink():
+        target = target.resolve()
     if target.is_dir():
-        raise ClhsError("is a directory", where=str(target))
+        raise ClhsError("is a directory", where=str(path))
+    if target.exists() and not target.is_file():
+        raise ClhsError(
+            "is not a regular file (a device, pipe or socket): refusing to replace it", where=str(path)
+        )
     if not target.parent.exists():
         raise ClhsError("no such directory", where=str(target.parent))
     return target
