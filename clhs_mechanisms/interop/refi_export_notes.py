@@ -7,45 +7,16 @@ saying who accepted (or edited) which suggestion, so the decision survives the e
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 
-from ..store import CoderRecord, ProjectSnapshot, ProvenanceRecord
+from ..store import ProjectSnapshot, ProvenanceRecord
 from .refi_common import provenance_guid
 from .report import ExchangeReport
 
 
-@dataclass
-class _Prov:
-    """A provenance row with the decider's name, for the note's text."""
-
-    coding_id: str
-    start: int
-    end: int
-    final: str
-    action: str | None
-    decided_at: str | None
-    decider_id: str | None
-    suggested: str
-    method: str
-    score: float
-    model_version: str | None
-    codebook_version: str
-    suggested_at: str
-    decider: str | None = None
-
-
-def _with_decider(row: ProvenanceRecord, coders: dict[str, CoderRecord]) -> _Prov:
-    """The row with its decider's name; a decider no longer among the coders is dropped."""
-    values = row._asdict()
-    if values["decider_id"] not in coders:
-        values["decider_id"] = None
-    return _Prov(**values, decider=coders[row.decider_id].name if row.decider_id in coders else None)
-
-
-def _provenance_text(row: _Prov) -> str:
+def _provenance_text(row: ProvenanceRecord, decider: str | None) -> str:
     """Who decided on which machine suggestion, when, and (if edited) what was coded instead."""
     when = row.decided_at or "an unknown time"
-    who = row.decider or "someone"
+    who = decider or "someone"
     model = f", model {row.model_version}" if row.model_version else ""
     text = (
         f"Machine suggestion {'accepted' if row.action == 'accept' else 'edited'} by {who} on {when}: "
@@ -101,12 +72,12 @@ def project_notes(
         if p.coding_id not in coding_ids or guid in memo_ids:
             continue  # not exported, or carried in by an earlier import as a memo on this coding
         refs[("coding", p.coding_id)].append(guid)
-        row = _with_decider(p, snap.coders)
+        decider = snap.coders.get(p.decider_id)  # a decider no longer among the coders is left out
         notes.append(
             {
                 "guid": guid,
-                "text": _provenance_text(row),
-                "user": row.decider_id,
+                "text": _provenance_text(p, decider.name if decider else None),
+                "user": p.decider_id if decider else None,
                 "created": p.decided_at,
                 "modified": p.decided_at,
             }
