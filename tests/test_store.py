@@ -104,6 +104,34 @@ def test_every_change_is_audited_and_log_is_append_only(project, transcript_file
     assert {"init", "load", "import", "memo"} <= set(log.action)
     with pytest.raises(sa.exc.DatabaseError), project.engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM audit")
+    first = log.iloc[0]
+    for verb in (
+        "INSERT OR REPLACE INTO",
+        "REPLACE INTO",
+    ):  # would delete the old row without a DELETE trigger
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), project.engine.begin() as conn:
+            conn.exec_driver_sql(
+                f"{verb} audit (seq, at, coder, action, entity, entity_id, detail) "
+                f"VALUES ({int(first.seq)}, '2000-01-01', 'mallory', 'nothing', 'project', NULL, '{{}}')"
+            )
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"), project.engine.begin() as conn:
+        conn.exec_driver_sql(
+            f"INSERT INTO audit (seq, at, coder, action, entity, detail) VALUES "
+            f"({int(first.seq)}, 'x', 'm', 'a', 'e', '{{}}') ON CONFLICT(seq) DO UPDATE SET coder = 'm'"
+        )
+    assert project.audit_log().iloc[0].equals(first)
+
+
+def test_a_project_of_schema_1_gains_the_replace_guard_when_opened(project):
+    with project.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER audit_no_replace")
+        conn.exec_driver_sql("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    project.close()
+    again = Project.open(project.directory)
+    with again.engine.connect() as conn:
+        names = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert "audit_no_replace" in names and again.get_meta("schema_version") == str(SCHEMA_VERSION)
+    again.close()
 
 
 def test_open_errors(tmp_path, mini_codebook):

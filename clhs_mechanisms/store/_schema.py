@@ -7,7 +7,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the audit log refuses REPLACE on SQLite
 
 metadata = sa.MetaData()
 
@@ -172,11 +172,13 @@ audit = sa.Table(
     sa.Column("detail", sa.Text, nullable=False),
 )
 
-# Migrations from version N to N + 1, applied in order inside one transaction on open.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
-
 _APPEND_ONLY = {  # per database dialect: triggers that refuse to change or delete audit rows
     "sqlite": (
+        # INSERT OR REPLACE / REPLACE INTO delete the old row without firing DELETE triggers: an
+        # insert that would meet an existing row is refused before the conflict is resolved
+        "CREATE TRIGGER IF NOT EXISTS audit_no_replace BEFORE INSERT ON audit "
+        "WHEN EXISTS (SELECT 1 FROM audit WHERE seq = NEW.seq) "
+        "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
         "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit "
         "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
         "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit "
@@ -191,8 +193,18 @@ _APPEND_ONLY = {  # per database dialect: triggers that refuse to change or dele
 }
 
 
+def _append_only(conn: Connection) -> None:
+    for stmt in _APPEND_ONLY.get(conn.dialect.name, ()):
+        conn.exec_driver_sql(stmt)
+
+
+# Migrations from version N to N + 1, applied in order inside one transaction on open.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: lambda conn: _append_only(conn) if conn.dialect.name == "sqlite" else None,  # 2: refuse REPLACE
+}
+
+
 def create_schema(conn: Connection) -> None:
     """Create every table, and the triggers that keep the audit log append-only."""
     metadata.create_all(conn)
-    for stmt in _APPEND_ONLY.get(conn.dialect.name, ()):
-        conn.exec_driver_sql(stmt)
+    _append_only(conn)
