@@ -574,3 +574,16 @@ def test_word_and_excel_bombs_are_refused_before_parsing(tmp_path: Path, monkeyp
     big.write_text("P01: " + "word " * 1000, encoding="utf-8")
     with pytest.raises(ReaderError, match="file too large"):
         read_document(big)
+
+
+def test_each_file_is_read_once_however_it_is_reached(tmp_path: Path) -> None:
+    """The same file named twice, and a folder holding a link to itself, give each document once."""
+    from clhs_mechanisms.corpus import iter_files
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text("P01: hello\n", encoding="utf-8")
+    (folder / "b.txt").write_text("P02: hi\n", encoding="utf-8")
+    (folder / "loop").symlink_to(folder, target_is_directory=True)
+    names = [p.name for p, _ in iter_files([folder / "a.txt", folder / "a.txt", folder])]
+    assert names == ["a.txt", "b.txt"]

@@ -42,7 +42,10 @@ def read_document(path: PathArg, *, kind: str | None = None, text_column: str = 
     require_file(path)
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
-        raise ReaderError(f"unsupported file type '{path.suffix}' (supported: {', '.join(SUPPORTED_EXTENSIONS)})", where=str(path))
+        raise ReaderError(
+            f"unsupported file type '{path.suffix}' (supported: {', '.join(SUPPORTED_EXTENSIONS)})",
+            where=str(path),
+        )
     options: dict[str, str] = {"kind": kind} if kind else {}
     if reader is read_table:
         options["text_column"] = text_column
@@ -53,12 +56,20 @@ def _hidden(path: Path) -> bool:
     return path.name.startswith((".", "~$"))  # dot files, Office lock files
 
 
-def _walk(directory: Path, sidecar: AttributeTable | None, explicit: bool) -> Iterator[tuple[Path, AttributeTable | None]]:
+def _walk(
+    directory: Path, sidecar: AttributeTable | None, explicit: bool, seen: set[Path]
+) -> Iterator[tuple[Path, AttributeTable | None]]:
     """Supported files under ``directory`` in sorted order, each with the sidecar that applies.
 
     A folder's ``attributes.csv`` is its sidecar (and its subfolders', unless they have
     their own), except when a table was given explicitly; it is never read as a document.
+    A folder or file already ``seen`` (by its real path: a link back to a parent, a file named
+    twice) is not visited again.
     """
+    real = directory.resolve()
+    if real in seen:
+        return
+    seen.add(real)
     local = directory / SIDECAR_NAME
     if not explicit and local.is_file():
         sidecar = AttributeTable.from_csv(local)
@@ -66,30 +77,45 @@ def _walk(directory: Path, sidecar: AttributeTable | None, explicit: bool) -> It
         if _hidden(entry) or entry.name == SIDECAR_NAME:
             continue
         if entry.is_dir():
-            yield from _walk(entry, sidecar, explicit)
-        elif entry.suffix.lower() in _READERS:
+            yield from _walk(entry, sidecar, explicit, seen)
+        elif entry.suffix.lower() in _READERS and _first_time(entry, seen):
             yield entry, sidecar
 
 
+def _first_time(path: Path, seen: set[Path]) -> bool:
+    real = path.resolve()
+    if real in seen:
+        return False
+    seen.add(real)
+    return True
+
+
 def iter_files(
-    paths: PathArg | Iterable[PathArg], *, attributes: AttributeTable | PathArg | None = None,
+    paths: PathArg | Iterable[PathArg],
+    *,
+    attributes: AttributeTable | PathArg | None = None,
 ) -> Iterator[tuple[Path, AttributeTable | None]]:
     """The files to read under ``paths`` (recursively, in order), each with its attribute table.
 
     Files named explicitly are read whatever their name; folders contribute their
-    supported, non-hidden files. ``attributes`` (a table or the path of a sidecar CSV)
+    supported, non-hidden files. Each file is read once, however often it is named or reached. ``attributes`` (a table or the path of a sidecar CSV)
     applies to every document; without it, folders' ``attributes.csv`` files do.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     table = AttributeTable.from_csv(attributes) if isinstance(attributes, (str, os.PathLike)) else attributes
+    seen: set[Path] = set()
     for given in paths:
         given = Path(given)
-        yield from _walk(given, table, table is not None) if given.is_dir() else iter([(given, table)])
+        if given.is_dir():
+            yield from _walk(given, table, table is not None, seen)
+        elif _first_time(given, seen):
+            yield given, table
 
 
-def read_files(files: Iterable[tuple[Path, AttributeTable | None]], *, kind: str | None = None,
-               text_column: str = "text") -> Iterator[Document]:
+def read_files(
+    files: Iterable[tuple[Path, AttributeTable | None]], *, kind: str | None = None, text_column: str = "text"
+) -> Iterator[Document]:
     """Read each (file, attribute table) pair of :func:`iter_files` into a Document, lazily."""
     for path, table in files:
         document = read_document(path, kind=kind, text_column=text_column)
