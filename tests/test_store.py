@@ -344,3 +344,35 @@ def test_a_project_with_its_database_elsewhere_is_found_from_its_directory(tmp_p
     with pytest.raises(StoreError, match="the database already holds a project"):
         Project.init(tmp_path / "other", mini_codebook, url=url)
     assert not (tmp_path / "other" / URL_FILE).exists()  # nothing recorded for a project not made
+
+
+def _first_decision(args):
+    """A process's first use of a coder name: one decision (for the race test)."""
+    directory, suggestion_id, name = args
+    project = Project.open(directory)
+    try:
+        project.decide(suggestion_id, "accept", coder=name)
+        return "ok"
+    except StoreError as exc:
+        return str(exc)
+    finally:
+        project.close()
+
+
+def test_first_use_of_a_coder_name_from_several_processes_refuses_nothing(project, transcript_file):
+    """Eight processes decide eight suggestions as a coder none of them has used before: every
+    decision is stored and the coder exists once."""
+    list(import_paths(project, [transcript_file]))
+    segs = project.segments(codable_only=True)
+    rows = [
+        {"segment_id": sid, "code": code, "score": 0.9, "components": {}, "evidence": []}
+        for sid in segs["id"]
+        for code in ("mot_help", "mot_credit")
+    ][:8]
+    project.add_suggestions(rows, method="cues", model_version="t")
+    ids = project.suggestions()["id"].tolist()
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        results = pool.map(_first_decision, [(str(project.directory), sid, "newcomer") for sid in ids])
+    assert results == ["ok"] * len(ids)
+    coders = project.coders()
+    assert (coders["name"] == "newcomer").sum() == 1 and len(project.decisions()) == len(ids)

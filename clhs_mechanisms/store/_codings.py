@@ -82,6 +82,7 @@ class CodingsMixin(ProjectCore):
         name or id); with ``conn`` inside that transaction, whose caller has checked the code."""
         if conn is None:
             self.require_code(code)
+            self.coder_id(coder)
             with self._guard(), self.engine.begin() as c:
                 return self.add_coding(
                     document,
@@ -132,6 +133,7 @@ class CodingsMixin(ProjectCore):
         spans = list(spans)
         for code in sorted({s[3] for s in spans}):
             self.require_code(code)
+        self.coder_id(coder)
         with self._guard(), self.engine.begin() as conn:
             return [
                 self.add_coding(d, s, e, c, coder=coder, origin=origin, conn=conn) for d, s, e, c in spans
@@ -157,6 +159,7 @@ class CodingsMixin(ProjectCore):
             raise StoreError("a memo needs some text")
         if target_type not in MEMO_TARGETS:
             raise StoreError(f"unknown memo target '{target_type}'")
+        self.coder_id(coder)
         with self._guard(), self.engine.begin() as conn:
             mid = new_id()
             t = now()
@@ -196,6 +199,7 @@ class CodingsMixin(ProjectCore):
             raise StoreError("an edit needs another code or an adjusted span")
         if code:
             self.require_code(code)
+        self.coder_id(coder)
         with self._guard():
             try:
                 with self.engine.begin() as conn:

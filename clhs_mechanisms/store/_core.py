@@ -306,13 +306,24 @@ class ProjectCore:
     # -- coders and meta -----------------------------------------------------
 
     def coder_id(self, name: str, *, kind: str = "human", conn: Connection | None = None) -> str:
-        """The id of the coder called ``name``, created on first use."""
+        """The id of the coder called ``name``, created on first use.
+
+        Without ``conn``, in a transaction of its own that tolerates a race: when another process
+        creates the same coder first, its row is used. Public writers call this before their own
+        transaction, so the first use of a name from several processes refuses nothing.
+        """
         name = (name or "").strip()
         if not name:
             raise StoreError("a coder needs a name")
         if conn is None:
-            with self._guard(), self.engine.begin() as c:
-                return self.coder_id(name, kind=kind, conn=c)
+            with self._guard():
+                for attempt in (1, 2):
+                    try:
+                        with self.engine.begin() as c:
+                            return self.coder_id(name, kind=kind, conn=c)
+                    except sa.exc.IntegrityError:  # created meanwhile by another process: read it
+                        if attempt == 2:
+                            raise
         row = conn.execute(sa.select(coders.c.id, coders.c.kind).where(coders.c.name == name)).first()
         if row is not None:
             return row.id
