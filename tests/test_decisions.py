@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 
 import pytest
+from click.testing import CliRunner
 
 from clhs_mechanisms import StoreError, import_paths
+from clhs_mechanisms.cli import main
 
 
 @pytest.fixture()
@@ -101,3 +103,29 @@ def test_new_run_supersedes_pending_but_keeps_decided(suggested):
     project.add_suggestions(rows, method="cues", model_version=None)
     allrows = project.suggestions(status=None)
     assert sorted(allrows.status) == ["decided", "pending", "pending", "stale"]
+
+
+def test_a_suggestion_on_replaced_text_is_refused_not_applied(project, transcript_file):
+    """Suggest, re-import the document with a new first turn, then decide the old suggestion: refused
+    with a message, nothing coded (before, the old offsets were applied to the new text)."""
+    list(import_paths(project, [transcript_file]))
+    seg = project.segments(codable_only=True).iloc[-1]
+    project.add_suggestions(
+        [{"segment_id": seg.id, "code": "mot_help", "score": 0.9, "components": {}, "evidence": []}],
+        method="cues",
+        model_version="t",
+    )
+    sid = project.suggestions()["id"].iloc[0]
+    text = transcript_file.read_text(encoding="utf-8")
+    transcript_file.write_text(
+        text.replace("Interviewer: Thanks", "Interviewer: [laughs] Maybe it will rain. Thanks"),
+        encoding="utf-8",
+    )
+    list(import_paths(project, [transcript_file], replace=True))
+    with pytest.raises(StoreError, match="out of date"):
+        project.decide(sid, "accept", coder="ana")
+    assert project.codings().empty and project.decisions().empty
+    result = CliRunner().invoke(
+        main, ["decide", sid, "accept", "--coder", "ana", "--project", str(project.directory)]
+    )
+    assert result.exit_code == 2 and "out of date" in result.output and "(clhs suggest)" in result.output

@@ -221,7 +221,11 @@ class CodingsMixin(ProjectCore):
     ) -> str:
         sug = conn.execute(
             sa.select(
-                suggestions, segments.c.document_id, segments.c.start.label("s"), segments.c.end.label("e")
+                suggestions,
+                segments.c.document_id,
+                segments.c.start.label("s"),
+                segments.c.end.label("e"),
+                segments.c.retired,
             )
             .join(segments, segments.c.id == suggestions.c.segment_id)
             .where(suggestions.c.id == suggestion_id)
@@ -229,6 +233,12 @@ class CodingsMixin(ProjectCore):
         if sug is None:
             raise StoreError(f"no suggestion '{suggestion_id}'")
         _refuse_if_decided(conn, suggestion_id)
+        if sug.retired or sug.status == "stale":  # its offsets belong to a text that is gone
+            raise StoreError(
+                f"suggestion '{suggestion_id}' is out of date: the document was re-imported with another "
+                "text since it was made, so it was not applied",
+                hint="clhs suggest",
+            )
         final = code or sug.code_id
         coding_id = None
         if action != "reject":
