@@ -136,3 +136,110 @@ def test_accept_in_browser_persists_decision_with_coder(served, tmp_path):
     assert len(decisions) == 1
     assert decisions.coder.iloc[0] == "dana" and decisions.action.iloc[0] == "accept"
     assert project.codings().coder.tolist() == ["dana"]
+
+
+PAYLOAD_IMAGE = "![i](http://203.0.113.9/i.png)"  # TEST-NET-3: never routed; requests are caught below
+PAYLOAD_TAG = "<img src=http://203.0.113.9/t.png>"
+PAYLOAD_LINK = "[c](javascript:alert(1))"
+
+
+@pytest.fixture()
+def hostile(tmp_path, mini_codebook_path):
+    """A project whose every user-supplied string carries an image, a tag or a link: transcript text,
+    a document attribute, a memo, a coder's name, the codebook's labels and definitions, evidence."""
+    _requirements()
+    from clhs_mechanisms import parse_codebook
+
+    text = mini_codebook_path.read_text(encoding="utf-8")
+    text = text.replace("label: Helping others", f'label: "Helping others {PAYLOAD_IMAGE}"')
+    text = text.replace("label: Motivations", f'label: "Motivations {PAYLOAD_TAG}"')
+    text = text.replace("description: Why people take part.", f'description: "Why {PAYLOAD_IMAGE}"')
+    text = text.replace("unit: One to three sentences.", f'unit: "Sentences {PAYLOAD_IMAGE}"')
+    project = Project.init(tmp_path / "proj", parse_codebook(text))
+    doc = tmp_path / "files" / "p09.md"
+    doc.parent.mkdir()
+    doc.write_text(
+        f"---\nsite: 'Clinic {PAYLOAD_IMAGE}'\n---\n\nInterviewer: Why? {PAYLOAD_TAG}\n"
+        f"P09: I give back to other families {PAYLOAD_IMAGE} and {PAYLOAD_LINK}. "
+        "The registry form was easy.\n",
+        encoding="utf-8",
+    )
+    list(import_paths(project, [doc]))
+    seg = project.segments(codable_only=True).iloc[0]
+    project.add_suggestions(
+        [
+            {
+                "segment_id": seg.id,
+                "code": "mot_help",
+                "score": 0.7,
+                "components": {"threshold": 0.5},
+                "evidence": [
+                    {"start": 0, "end": 6, "text": "I give", "why": f"cue phrase '{PAYLOAD_IMAGE}'"}
+                ],
+            }
+        ],
+        method="ensemble",
+        model_version="test",
+    )
+    project.add_memo(
+        f"See {PAYLOAD_IMAGE} {PAYLOAD_TAG}", coder=PAYLOAD_LINK, target_type="document", target_id="p09.md"
+    )
+    project.add_coding("p09.md", seg.start, seg.end, "mot_help", coder=PAYLOAD_LINK)
+    port = _free_port()
+    server = subprocess.Popen(
+        app_command(project.directory, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        server.kill()
+        pytest.fail("the app did not start: " + server.stdout.read().decode(errors="replace")[-2000:])
+    yield project, url
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    project.close()
+
+
+def test_no_page_renders_user_text_as_markup(hostile):
+    """Images, tags and links in every user-supplied string are shown as typed on every page: the
+    browser asks for nothing outside the app, and no javascript: link appears."""
+    from playwright.sync_api import sync_playwright
+
+    project, url = hostile
+    outside: list[str] = []
+    current = [""]
+
+    def guard(route) -> None:  # nothing leaves the machine, whatever the page asks for
+        if route.request.url.startswith(url):
+            route.continue_()
+        else:
+            outside.append(f"{current[0]}: {route.request.url}")
+            route.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page()
+        page.route("**/*", guard)
+        try:
+            for path in ("", "documents", "codebook", "cooccurrence", "agreement", "export"):
+                current[0] = path or "review"
+                page.goto(f"{url}/{path}")
+                page.get_by_role("heading", level=1).first.wait_for(timeout=60_000)
+                _idle(page)
+                if path in ("", "documents", "codebook"):  # these show the payloads: as typed, as text
+                    page.get_by_text("203.0.113.9").first.wait_for(timeout=60_000)
+                else:
+                    page.wait_for_timeout(3_000)
+                assert page.locator("a[href^='javascript']").count() == 0, path
+        finally:
+            browser.close()
+    assert outside == [], sorted(set(outside))

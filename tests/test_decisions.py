@@ -129,3 +129,16 @@ def test_a_suggestion_on_replaced_text_is_refused_not_applied(project, transcrip
         main, ["decide", sid, "accept", "--coder", "ana", "--project", str(project.directory)]
     )
     assert result.exit_code == 2 and "out of date" in result.output and "(clhs suggest)" in result.output
+
+
+def test_offsets_from_a_dataframe_are_stored_as_numbers(project, transcript_file):
+    """numpy integers (what a DataFrame row gives) are stored as integers, not as bytes; a fraction
+    is refused."""
+    list(import_paths(project, [transcript_file]))
+    seg = project.segments(codable_only=True).iloc[0]
+    project.add_coding("p01.txt", seg.start, seg.end, "mot_help", coder="ana")  # numpy.int64
+    codings = project.codings()
+    assert codings["start"].dtype.kind == "i" and codings["end"].dtype.kind == "i"  # bytes would be object
+    assert (int(codings.start.iloc[0]), int(codings.end.iloc[0])) == (int(seg.start), int(seg.end))
+    with pytest.raises(StoreError, match="whole numbers"):
+        project.add_coding("p01.txt", 0.5, 3, "mot_help", coder="ana")

@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from ..errors import ClhsError
+from ..markdown import escape_markdown
 from . import state
 
 PAGES = Path(__file__).parent / "pages"
@@ -14,10 +15,12 @@ PAGES = Path(__file__).parent / "pages"
 
 def main() -> None:
     """Entry point: page config, the project, the coder identity, then the chosen page."""
-    st.set_page_config(page_title="clhs-mechanisms", page_icon=":material/hub:", layout="wide")
+    # no page or page icons: a Material icon as the favicon is fetched from fonts.gstatic.com, a
+    # request a local app holding confidential transcripts must not make
+    st.set_page_config(page_title="clhs-mechanisms", layout="wide")
     project = state.project()
     with st.sidebar:
-        st.caption(f"Project: `{project.directory}`")
+        st.caption(f"Project: {escape_markdown(str(project.directory))}")
         known = sorted(project.coders().query("kind == 'human'")["name"])
         choice = st.selectbox(
             "Coder", ["(new coder)", *known], index=None, key="coder_choice", placeholder="Who are you?"
@@ -30,12 +33,12 @@ def main() -> None:
         if state.coder():
             st.success(f"Coding as **{state.coder()}**")
     pages = [
-        st.Page(PAGES / "review.py", title="Review", icon=":material/rule:", default=True),
-        st.Page(PAGES / "documents.py", title="Documents", icon=":material/description:"),
-        st.Page(PAGES / "codebook.py", title="Codebook", icon=":material/account_tree:"),
-        st.Page(PAGES / "cooccurrence.py", title="Co-occurrence", icon=":material/grid_on:"),
-        st.Page(PAGES / "agreement.py", title="Agreement", icon=":material/handshake:"),
-        st.Page(PAGES / "export.py", title="Export", icon=":material/download:"),
+        st.Page(PAGES / "review.py", title="Review", default=True),
+        st.Page(PAGES / "documents.py", title="Documents"),
+        st.Page(PAGES / "codebook.py", title="Codebook"),
+        st.Page(PAGES / "cooccurrence.py", title="Co-occurrence"),
+        st.Page(PAGES / "agreement.py", title="Agreement"),
+        st.Page(PAGES / "export.py", title="Export"),
     ]
     page = st.navigation(pages)
     try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import os
-import re
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from ..errors import ClhsError
+from ..markdown import escape_html, escape_markdown
 from ..store import Project
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def project() -> Project:
     try:
         return _open(path)
     except ClhsError as exc:
-        st.error(f"Cannot open the project: {exc}")
+        st.error(f"Cannot open the project: {escape_markdown(str(exc))}")
         st.info(
             "Start the app with `clhs app --project DIR` (or set CLHS_PROJECT) on a folder made by "
             "`clhs init` or `clhs demo`."
@@ -69,16 +69,8 @@ def require_coder() -> str:
 
 
 def report_error(exc: ClhsError) -> None:
-    st.error(str(exc))
-
-
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
-
-
-def escape(text: str) -> str:
-    """``text`` for ``st.markdown``/``st.caption``: every markdown and HTML character escaped, so
-    a link, image or tag in a transcript shows as typed and is never fetched or rendered."""
-    return _MARKDOWN.sub(r"\\\1", text)
+    """A library error as a message; it may quote a file name, a code or a coder's name: escaped."""
+    st.error(escape_markdown(str(exc)))
 
 
 def highlight(text: str, spans: Sequence[tuple[int, int, str, str]]) -> str:
@@ -93,7 +85,7 @@ def highlight(text: str, spans: Sequence[tuple[int, int, str, str]]) -> str:
     for a, b in zip(cuts, cuts[1:]):
         if a >= b:
             continue
-        piece = html.escape(text[a:b]).replace("\n", "<br>")
+        piece = escape_html(text[a:b]).replace("\n", "<br>")
         covering = [(c, t) for s, e, c, t in spans if s <= a and b <= e]
         if covering:
             title = html.escape("; ".join(dict.fromkeys(t for _, t in covering)), quote=True)

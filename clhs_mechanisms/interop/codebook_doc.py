@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import __version__
 from ..codebook import Code, Codebook
+from ..markdown import escape_markdown
 
 
 def code_tree(codebook: Codebook) -> str:
@@ -34,13 +35,15 @@ def code_tree(codebook: Codebook) -> str:
 
 
 def code_markdown(code: Code, *, level: int = 2) -> str:
-    """Everything a coder needs about one code, as Markdown."""
+    """Everything a coder needs about one code, as Markdown; the codebook's own text is escaped, so
+    a link or image written in a definition shows as typed wherever the Markdown is rendered."""
+    e = escape_markdown
     out = [
-        f"{'#' * level} {code.id}: {code.label}",
+        f"{'#' * level} {e(code.id)}: {e(code.label)}",
         "",
-        f"*Domain*: {code.domain}" + (f"; *parent*: {code.parent}" if code.parent else ""),
+        f"*Domain*: {e(code.domain)}" + (f"; *parent*: {e(code.parent)}" if code.parent else ""),
         "",
-        code.definition,
+        e(code.definition),
         "",
     ]
 
@@ -48,21 +51,19 @@ def code_markdown(code: Code, *, level: int = 2) -> str:
         if items:
             out.extend([f"**{title}**", *[f"- {item}" for item in items], ""])
 
-    section("Include", list(code.include))
-    section("Exclude", [f"{e.text} (-> `{e.code}`)" for e in code.exclude])
-    section("Examples", [f'"{e}"' for e in code.examples])
+    section("Include", [e(i) for i in code.include])
+    section("Exclude", [f"{e(x.text)} (-> `{x.code}`)" for x in code.exclude])
+    section("Examples", [f'"{e(x)}"' for x in code.examples])
     section(
         "Counterexamples",
-        [f'"{c.text}"' + (f" (-> `{c.code}`)" if c.code else "") for c in code.counterexamples],
+        [f'"{e(c.text)}"' + (f" (-> `{c.code}`)" if c.code else "") for c in code.counterexamples],
     )
-    section("Cues", [", ".join(code.cues)] if code.cues else [])
+    section("Cues", [", ".join(e(c) for c in code.cues)] if code.cues else [])
     if code.evidence:
-        conf = f" ({code.evidence.confidence})" if code.evidence.confidence else ""
-        section(
-            "Evidence",
-            [f"{code.evidence.status}{conf}" + (f": {code.evidence.note}" if code.evidence.note else "")],
-        )
-    section("Sources", list(code.sources))
+        conf = f" ({e(code.evidence.confidence)})" if code.evidence.confidence else ""
+        note = f": {e(code.evidence.note)}" if code.evidence.note else ""
+        section("Evidence", [f"{e(code.evidence.status)}{conf}{note}"])
+    section("Sources", [e(x) for x in code.sources])
     return "\n".join(out).rstrip() + "\n"
 
 

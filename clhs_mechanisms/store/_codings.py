@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
 
 import sqlalchemy as sa
@@ -32,7 +33,12 @@ def insert_coding(
     where: str | None = None,
 ) -> None:
     """Insert one active coding of ``text[start:end]``, linked to the segment holding it,
-    with the quote and context that let it be re-anchored later."""
+    with the quote and context that let it be re-anchored later. Offsets may be any integers
+    (numpy's from a DataFrame are stored as the numbers they are, not as bytes)."""
+    try:
+        start, end = operator.index(start), operator.index(end)
+    except TypeError:
+        raise StoreError(f"span offsets must be whole numbers, not {start!r}-{end!r}", where=where) from None
     if not 0 <= start < end <= len(text):
         raise StoreError(f"span {start}-{end} is outside the document (0-{len(text)})", where=where)
     seg_rows = (

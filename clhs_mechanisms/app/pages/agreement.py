@@ -14,6 +14,7 @@ from clhs_mechanisms.analysis import (
 )
 from clhs_mechanisms.app import state
 from clhs_mechanisms.errors import ClhsError
+from clhs_mechanisms.markdown import escape_markdown
 
 project = state.project()
 st.title("Inter-coder agreement")
@@ -111,7 +112,7 @@ if len(suggestions) and unit != "character":
                     "by construction."
                 )
             except ClhsError as exc:
-                st.info(str(exc))
+                st.info(escape_markdown(str(exc)))
         else:
             st.caption("Off by default: it rates every segment the machine scored.")
 
@@ -132,7 +133,7 @@ pick = st.selectbox(
 )
 row = diff.iloc[pick]
 st.markdown(
-    f"**{row.code}** in *{state.highlight(row.document, [])}*: "
+    f"**{escape_markdown(row.code)}** in *{state.highlight(row.document, [])}*: "
     f"{state.highlight(str(row.get('text', '')), [])}",
     unsafe_allow_html=True,
 )

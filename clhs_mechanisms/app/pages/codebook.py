@@ -6,16 +6,17 @@ import streamlit as st
 
 from clhs_mechanisms.app import state
 from clhs_mechanisms.interop.codebook_doc import code_markdown
+from clhs_mechanisms.markdown import escape_markdown
 
 project = state.project()
 codebook = project.codebook
 codings = state.frame("codings")
-st.title(f"Codebook · {codebook.title} {codebook.version}")
-st.caption(codebook.unit)
+st.title(f"Codebook · {escape_markdown(codebook.title)} {escape_markdown(codebook.version)}")
+st.caption(escape_markdown(codebook.unit))
 
 for domain in codebook.domains:
-    with st.expander(f"{domain.label} (`{domain.id}`)"):
-        st.caption(domain.description)
+    with st.expander(f"{escape_markdown(domain.label)} (`{domain.id}`)"):
+        st.caption(escape_markdown(domain.description))
         for code in codebook.codes_in(domain.id):
             n = int((codings["code"] == code.id).sum())
             st.markdown(

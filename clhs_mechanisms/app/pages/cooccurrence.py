@@ -13,6 +13,7 @@ from clhs_mechanisms.analysis.significance import FORMULAS, MEASURES
 from clhs_mechanisms.analysis.units import COOCCURRENCE_UNITS
 from clhs_mechanisms.app import state
 from clhs_mechanisms.errors import ClhsError
+from clhs_mechanisms.markdown import escape_markdown
 
 project = state.project()
 codebook = project.codebook
@@ -214,4 +215,4 @@ try:
         width="stretch",
     )
 except ClhsError as exc:
-    st.info(str(exc))
+    st.info(escape_markdown(str(exc)))

@@ -10,6 +10,7 @@ from clhs_mechanisms.app.trainer import trainer
 from clhs_mechanisms.assist import current_model_info, load_current_model, model_path
 from clhs_mechanisms.errors import ClhsError
 from clhs_mechanisms.explain import explain, readable_components
+from clhs_mechanisms.markdown import escape_markdown
 from clhs_mechanisms.queue import review_queue
 from clhs_mechanisms.suggest import FLOOR, read_metadata
 
@@ -91,7 +92,7 @@ with right:
     else:
         st.caption("Model: none yet (cue and similarity suggestions only)")
     if job.message:
-        st.caption(job.message)
+        st.caption(escape_markdown(job.message))
 
 
 def context(row) -> None:
@@ -117,8 +118,10 @@ with left:
     after = segs.loc[pos + 1 : pos + 2]
     attrs = state.frame("documents").set_index("name").loc[item["document"], "attributes"]
     st.caption(
-        f"**{item['document']}** · speaker **{item['speaker'] or '—'}** · "
-        + " · ".join(f"{k}: {v}" for k, v in attrs.items() if k in ("role", "site", "network"))
+        f"**{escape_markdown(item['document'])}** · speaker **{escape_markdown(item['speaker'] or '—')}** · "
+        + " · ".join(
+            f"{k}: {escape_markdown(str(v))}" for k, v in attrs.items() if k in ("role", "site", "network")
+        )
     )
     for row in before.itertuples():
         context(row)
@@ -132,7 +135,7 @@ with left:
         context(row)
 
     threshold = item["components"].get("threshold", 0.5)
-    st.subheader(f"{code.label} (`{code.id}`)")
+    st.subheader(f"{escape_markdown(code.label)} (`{code.id}`)")
     live = "stored_score" in item and pd.notna(item["stored_score"]) and item["stored_score"] != item["score"]
     st.caption(
         f"score {item['score']:.2f}"
@@ -148,7 +151,7 @@ with left:
     st.caption(why.context)
     if why.evidence:
         st.caption(
-            "Evidence: " + "; ".join(state.escape(f"'{e['text']}' ({e['why']})") for e in why.evidence)
+            "Evidence: " + "; ".join(escape_markdown(f"'{e['text']}' ({e['why']})") for e in why.evidence)
         )
     else:
         st.caption(
@@ -165,12 +168,14 @@ with left:
         elif not why.exemplars:
             st.caption("No coded passage of this code to compare with.")
         for ex in why.exemplars:
-            st.caption(state.escape(f"{ex.similarity:.2f} · {ex.source}"))
+            st.caption(escape_markdown(f"{ex.similarity:.2f} · {ex.source}"))
             st.text(ex.text)
     with st.expander("Definition"):
-        st.write(code.definition)
-        st.markdown("**Include:** " + "; ".join(code.include))
-        st.markdown("**Exclude:** " + "; ".join(f"{e.text} (→ `{e.code}`)" for e in code.exclude))
+        st.markdown(escape_markdown(code.definition))
+        st.markdown("**Include:** " + "; ".join(escape_markdown(i) for i in code.include))
+        st.markdown(
+            "**Exclude:** " + "; ".join(f"{escape_markdown(e.text)} (→ `{e.code}`)" for e in code.exclude)
+        )
 
     who = state.coder()
     span_choice = st.radio(
@@ -241,7 +246,7 @@ with left:
 
     conflict = st.session_state.get("conflict")
     if conflict:
-        st.warning(conflict[1])
+        st.warning(escape_markdown(conflict[1]))
         c_yes, c_no = st.columns(2)
         c_yes.button("Record my disagreement", disabled=not who, on_click=disagree, args=(conflict,))
         c_no.button("Dismiss", on_click=lambda: st.session_state.pop("conflict", None))
