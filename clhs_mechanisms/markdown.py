@@ -7,10 +7,13 @@ string is escaped before it reaches a Markdown renderer (the app's pages, export
 
 from __future__ import annotations
 
-import html
 import re
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&])")
+# what can start markup: links and images ([ ] ( ) !), HTML (< > &), emphasis and code (* _ `), headings,
+# tables and strikethrough (# | ~), Streamlit's math and emoji shortcodes ($ :), and the escape itself
+_SPECIAL = re.compile(r"([\\`*_\[\]()#!|~<>$:&])")
+_MARKUP = re.compile(r"[\\`*_\[\]()#!|~<>$:&\"']")
+_REFERENCE = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;"}  # as html.escape writes them
 
 
 def escape_markdown(text: str) -> str:
@@ -19,7 +22,6 @@ def escape_markdown(text: str) -> str:
 
 
 def escape_html(text: str) -> str:
-    """``text`` for an HTML fragment that a Markdown renderer will also read: HTML-escaped, and every
-    Markdown character as a numeric character reference, which no Markdown rule matches."""
-    escaped = html.escape(str(text), quote=True)
-    return re.sub(r"[\\`*_{}\[\]()#+\-.!|~$:]", lambda m: f"&#{ord(m.group())};", escaped)
+    """``text`` for an HTML fragment that a Markdown renderer will also read: every HTML and Markdown
+    character as a character reference, which neither HTML nor any Markdown rule reads as markup."""
+    return _MARKUP.sub(lambda m: _REFERENCE.get(m.group()) or f"&#{ord(m.group())};", str(text))

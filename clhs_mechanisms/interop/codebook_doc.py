@@ -39,9 +39,9 @@ def code_markdown(code: Code, *, level: int = 2) -> str:
     a link or image written in a definition shows as typed wherever the Markdown is rendered."""
     e = escape_markdown
     out = [
-        f"{'#' * level} {e(code.id)}: {e(code.label)}",
+        f"{'#' * level} {code.id}: {e(code.label)}",  # ids are checked to be plain (letters, digits, _)
         "",
-        f"*Domain*: {e(code.domain)}" + (f"; *parent*: {e(code.parent)}" if code.parent else ""),
+        f"*Domain*: {code.domain}" + (f"; *parent*: {code.parent}" if code.parent else ""),
         "",
         e(code.definition),
         "",
