@@ -6,6 +6,7 @@ installs both. Outside CI the test is skipped when either is missing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -70,9 +71,17 @@ def served(tmp_path, mini_codebook, transcript_file):
         method="ensemble",
         model_version="test",
     )
+    with _app_server(project, tmp_path) as url:
+        yield project, url
+    project.close()
+
+
+@contextlib.contextmanager
+def _app_server(project, cwd):
+    """The app on a free local port for ``project``, until the block ends."""
     port = _free_port()
     server = subprocess.Popen(
-        app_command(project.directory, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path
+        app_command(project.directory, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -85,13 +94,14 @@ def served(tmp_path, mini_codebook, transcript_file):
     else:
         server.kill()
         pytest.fail("the app did not start: " + server.stdout.read().decode(errors="replace")[-2000:])
-    yield project, url
-    server.terminate()
     try:
-        server.wait(10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    project.close()
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
 def _idle(page) -> None:
@@ -185,27 +195,8 @@ def hostile(tmp_path, mini_codebook_path):
         f"See {PAYLOAD_IMAGE} {PAYLOAD_TAG}", coder=PAYLOAD_LINK, target_type="document", target_id="p09.md"
     )
     project.add_coding("p09.md", seg.start, seg.end, "mot_help", coder=PAYLOAD_LINK)
-    port = _free_port()
-    server = subprocess.Popen(
-        app_command(project.directory, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        server.kill()
-        pytest.fail("the app did not start: " + server.stdout.read().decode(errors="replace")[-2000:])
-    yield project, url
-    server.terminate()
-    try:
-        server.wait(10)
-    except subprocess.TimeoutExpired:
-        server.kill()
+    with _app_server(project, tmp_path) as url:
+        yield project, url
     project.close()
 
 
