@@ -457,3 +457,15 @@ def test_evaluate_odd_gold_files(tmp_path, mini_codebook, rows):
         r = evaluate(path, mini_codebook, method="ensemble", train_paths=[train], standalone=standalone)
         assert r["n_segments"] == len(rows) and 0 <= r["micro"]["f1"] <= 1
         assert r["per_code"]["mot_help"]["support"] == sum("mot_help" in row["codes"] for row in rows)
+
+
+def test_a_foreign_state_with_matching_hashes_is_refused_in_one_line(tmp_path, mini_codebook, mini_training):
+    """A classifier's state under a model.json that says ensemble (every hash matching): a message,
+    not a KeyError."""
+    clf = CodeClassifier(mini_codebook, cv=0).fit(mini_training)
+    meta_path = save_model(clf, tmp_path / "m", codebook=mini_codebook, training_hash="x")
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "method": "ensemble"}))
+    with pytest.raises(ClhsError, match="model state does not belong to the 'ensemble' suggester") as err:
+        load_model(tmp_path / "m", mini_codebook)
+    assert "\n" not in str(err.value) and err.value.hint == "clhs train"

@@ -138,5 +138,14 @@ def load_model(directory: str | Path, codebook: Codebook):
         )
     state = sio.load(state_path, trusted=TRUSTED_TYPES)
     model = make_suggester(meta["method"], codebook)
-    model.set_state(state)
+    try:
+        model.set_state(state)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # a state another program wrote (or another suggester's) whose hashes were made to match
+        raise ClhsError(
+            f"model state does not belong to the '{meta['method']}' suggester ({type(exc).__name__}: {exc}); "
+            "refusing to load",
+            where=str(state_path),
+            hint="clhs train",
+        ) from None
     return model
