@@ -22,6 +22,7 @@ INTERVIEWER = re.compile(
     r"^\s*(interviewer|moderator|facilitator|int\.?|i|q|question)(\s*\d+)?(\s*\(.*\))?\s*$", re.IGNORECASE
 )
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
+MAX_PIECE_CHARS = 100_000  # text handed to spaCy at once
 
 
 def is_interviewer(speaker: str | None) -> bool:
@@ -52,12 +53,23 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _paragraphs(document: Document, turn: Turn) -> Iterator[tuple[int, int]]:
-    """Absolute (start, end) of each non-blank paragraph of a turn."""
+    """Absolute (start, end) of each non-blank paragraph of a turn; a paragraph longer than
+    :data:`MAX_PIECE_CHARS` comes in pieces cut at white space (spaCy refuses a text over a million
+    characters, and a segment never spans the cut)."""
     text, pos = document.text, turn.start
     for m in _PARAGRAPH_BREAK.finditer(text, turn.start, turn.end):
-        yield _trimmed(text, pos, m.start())
+        yield from _pieces(text, *_trimmed(text, pos, m.start()))
         pos = m.end()
-    yield _trimmed(text, pos, turn.end)
+    yield from _pieces(text, *_trimmed(text, pos, turn.end))
+
+
+def _pieces(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    while end - start > MAX_PIECE_CHARS:
+        cut = text.rfind(" ", start + MAX_PIECE_CHARS // 2, start + MAX_PIECE_CHARS)
+        cut = cut if cut > start else start + MAX_PIECE_CHARS  # no space at all: a hard cut
+        yield _trimmed(text, start, cut)
+        start = cut
+    yield _trimmed(text, start, end)
 
 
 class Segmenter:

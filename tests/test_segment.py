@@ -95,3 +95,18 @@ def test_documents_survive_pickling_and_segment_the_same(parts):
     assert back == doc and back.turns == doc.turns and back.words == len(doc.text.split())
     assert dict(back.turns[0].attributes) == {"site": "A"} and dict(back.attributes) == {"role": "parent"}
     assert Segmenter().segment(back) == Segmenter().segment(doc)
+
+
+def test_a_paragraph_over_a_million_characters_is_segmented(tmp_path):
+    """spaCy refuses a text over a million characters (E088); a long paragraph is cut into pieces at
+    white space before it is parsed, and its segments still match the document's text."""
+    from clhs_mechanisms import read_document
+    from clhs_mechanisms.segment import Segmenter
+
+    path = tmp_path / "long.txt"
+    path.write_text("P01: " + "this goes on and on. " * 60_000 + "\n", encoding="utf-8")  # 1.26M characters
+    document = read_document(path)
+    segments = Segmenter().segment(document)
+    assert len(document.text) > 1_000_000 and len(segments) > 1000
+    assert all(document.text[s.start : s.end] == s.text for s in segments)
+    assert sum(len(s.text) for s in segments) >= 0.95 * len(document.text.strip())
