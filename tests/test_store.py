@@ -376,3 +376,12 @@ def test_first_use_of_a_coder_name_from_several_processes_refuses_nothing(projec
     assert results == ["ok"] * len(ids)
     coders = project.coders()
     assert (coders["name"] == "newcomer").sum() == 1 and len(project.decisions()) == len(ids)
+
+
+def test_changed_content_under_the_same_version_is_said_so(project, mini_codebook):
+    changed = parse_codebook(
+        mini_codebook.text.replace("label: Helping others", "label: Helping other families")
+    )
+    summary = project.load_codebook(changed).summary()
+    assert summary.startswith("codebook 0.1.0 reloaded with changed content under the same version number")
+    assert "0.1.0 -> 0.1.0" not in summary and "1 relabelled" in summary

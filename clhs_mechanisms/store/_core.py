@@ -51,7 +51,10 @@ class CodebookChange:
     def summary(self) -> str:
         if self.unchanged:
             return f"codebook version {self.version} is already loaded"
-        parts = [f"codebook {self.previous or '(none)'} -> {self.version}"]
+        if self.previous == self.version:  # same version number, other content
+            parts = [f"codebook {self.version} reloaded with changed content under the same version number"]
+        else:
+            parts = [f"codebook {self.previous or '(none)'} -> {self.version}"]
         if self.added:
             parts.append(f"{len(self.added)} codes added")
         if self.removed:
