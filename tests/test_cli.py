@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -141,3 +143,17 @@ def test_import_with_reader_processes_reports_a_bad_file_in_one_line(run, proj, 
     assert "t09.txt" in line and "empty" in line
     status = json.loads(run("status", "--json", "--project", str(proj)).output)
     assert status["documents"] == 9
+
+
+def test_usage_mistakes_are_one_line_with_exit_code_2(tmp_path):
+    """An unknown option, a missing argument and a bad value: one line naming the help to read."""
+    for args, what in (
+        (["--nope"], "No such option"),
+        (["import"], "Missing argument"),
+        (["suggest", "--floor", "3"], "Invalid value for '--floor'"),
+    ):
+        command = [sys.executable, "-c", "from clhs_mechanisms.cli import main; main()", *args]
+        result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+        assert result.returncode == 2, args
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and what in lines[0] and "-h')" in lines[0]

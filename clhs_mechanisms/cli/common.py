@@ -65,7 +65,28 @@ def open_project(project_dir: str | None, db_url: str | None = None):
     return Project.open(project_dir_of(project_dir), url=db_url)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _OneLineGroup(click.Group):
+    """The ``clhs`` group: a usage mistake (an unknown option, a missing argument, a bad value) is one
+    line ``error: ...`` with the help to read, and exit code 2, like every other refusal (click's
+    own form is a usage block, a blank line and the error)."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)  # ctx.exit(n) returns n
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "clhs"
+            fail(f"{' '.join(exc.format_message().split())} (see '{where} -h')")
+        except click.ClickException as exc:
+            fail(" ".join(exc.format_message().split()))
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
+
+
+@click.group(cls=_OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="clhs")
 def main() -> None:
     """clhs-mechanisms: codebook-driven, machine-assisted coding of CLHS mechanisms."""
