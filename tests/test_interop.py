@@ -776,3 +776,23 @@ def test_exports_write_only_regular_files(tmp_path):
     link.symlink_to(real)
     write_text_atomic(link, "new")
     assert link.is_symlink() and real.read_text(encoding="utf-8") == "new"
+
+
+@pytest.mark.parametrize(
+    "place", ["<Description>&x;</Description>", "<Description>plain</Description>"], ids=["text", "attribute"]
+)
+def test_xml_entities_are_refused_in_one_line(project, tmp_path, place):
+    """A codebook that declares an entity (used in element text, or only in an attribute, where it
+    would be expanded): one line, nothing changed; before, schema validation failed with a traceback."""
+    qdc = tmp_path / "entity.qdc"
+    qdc.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE CodeBook [<!ENTITY x "expanded">]>\n'
+        '<CodeBook xmlns="urn:QDA-XML:codebook:1.0" origin="t"><Codes>'
+        f'<Code guid="22222222-2222-4222-8222-222222222222" name="c &x;" isCodable="true">{place}</Code>'
+        "</Codes></CodeBook>\n",
+        encoding="utf-8",
+    )
+    before = project.codebook.version
+    result = CliRunner().invoke(main, ["import-qdc", str(qdc), "--project", str(project.directory)])
+    assert result.exit_code == 2 and "declares the XML entities x" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and project.codebook.version == before

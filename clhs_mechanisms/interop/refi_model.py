@@ -159,6 +159,18 @@ def parse_xml(
         line = exc.lineno or (exc.position[0] if exc.position else 0)
         raise ClhsError(f"not well-formed XML: line {line}: {exc.msg}", where=where) from None
     root = tree.getroot()
+    # REFI-QDA files declare no entities; one that does is refused whole (entities are not expanded in
+    # text, and one expanded in an attribute could stand for anything)
+    dtd = tree.docinfo.internalDTD
+    declared = [e.name for e in dtd.iterentities()] if dtd is not None else []
+    used = [e.text for e in root.iter(etree.Entity)]
+    if declared or used:
+        what = (
+            f"declares the XML entities {', '.join(declared)}"
+            if declared
+            else f"uses the XML entity {used[0]}"
+        )
+        raise ClhsError(f"the file {what}, which a REFI-QDA file may not", where=where)
     ns = CODEBOOK_NS if kind == "codebook" else PROJECT_NS
     expected_root = "CodeBook" if kind == "codebook" else "Project"
     if _local(root.tag) != expected_root:
