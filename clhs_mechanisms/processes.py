@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -39,10 +40,32 @@ def pool(
     mp_context: multiprocessing.context.BaseContext | None = None,
 ) -> ProcessPoolExecutor:
     """A process pool of ``workers`` started by ``mp_context`` (default: :func:`context`); with
-    fork, ``initargs`` reach the workers without pickling."""
+    fork, ``initargs`` reach the workers without pickling. Every worker dies with this process
+    (:func:`_start_worker`)."""
     return ProcessPoolExecutor(
-        workers, mp_context=mp_context or context(), initializer=initializer, initargs=initargs
+        workers,
+        mp_context=mp_context or context(),
+        initializer=_start_worker,
+        initargs=(os.getpid(), initializer, initargs),
     )
+
+
+ORPHAN_CHECK_SECONDS = 0.5
+
+
+def _start_worker(parent: int, initializer: Callable | None, initargs: tuple) -> None:
+    """Run in each worker first: a daemon thread ends the worker as soon as its parent is gone (a
+    kill -9 of the importing process or the app leaves no worker storing or sleeping on; a worker's
+    unfinished transaction is rolled back by the database), then ``initializer``."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="orphan-check", daemon=True).start()
+    if initializer is not None:
+        initializer(*initargs)
 
 
 def map_in_order(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 import zipfile
 
 import pytest
@@ -157,3 +159,55 @@ def test_usage_mistakes_are_one_line_with_exit_code_2(tmp_path):
         assert result.returncode == 2, args
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and what in lines[0] and "-h')" in lines[0]
+
+
+def _children(pid: int) -> list[int]:
+    """Live (not zombie) processes whose parent is ``pid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_import_workers_die_with_a_killed_importer(tmp_path):
+    """kill -9 of `clhs import` while its reader processes work: no reader is left after 5 s."""
+    from .conftest import TRANSCRIPT
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(120):
+        (folder / f"t{i:03d}.txt").write_text(
+            TRANSCRIPT.replace("Honestly", f"Honestly ({i})") * 40, encoding="utf-8"
+        )
+    clhs = [sys.executable, "-c", "from clhs_mechanisms.cli import main; main()"]
+    subprocess.run([*clhs, "init", str(tmp_path / "proj")], check=True, capture_output=True)
+    importer = subprocess.Popen(
+        [*clhs, "import", str(folder), "--workers", "2", "--project", str(tmp_path / "proj")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline, workers = time.time() + 30, []
+    while time.time() < deadline and len(workers) < 2 and importer.poll() is None:
+        workers = _children(importer.pid)
+        time.sleep(0.05)
+    assert workers, "the import ended before its reader processes could be seen"
+    importer.kill()
+    importer.wait()
+    time.sleep(5)
+    assert [pid for pid in workers if _alive(pid)] == []
