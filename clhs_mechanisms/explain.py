@@ -110,8 +110,7 @@ def explain(item: Mapping, *, model=None, role: str | None = None, k: int = 3) -
 def explain_suggestion(project: Project, suggestion_id: str, *, k: int = 3) -> Explanation:
     """The :class:`Explanation` of one stored suggestion (pending or decided), with similar coded
     passages from the project's current model (none before the first ``clhs train``)."""
-    rows = project.suggestions(status=None)
-    row = rows[rows["id"] == suggestion_id]
+    row = project.suggestions(status=None, ids=[suggestion_id])
     if row.empty:
         raise ClhsError(f"no suggestion '{suggestion_id}' in the project")
     item = row.iloc[0]

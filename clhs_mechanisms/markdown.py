@@ -11,8 +11,9 @@ import re
 
 # what can start markup: links and images ([ ] ( ) !), HTML (< > &), emphasis and code (* _ `), headings,
 # tables and strikethrough (# | ~), Streamlit's math and emoji shortcodes ($ :), and the escape itself
-_SPECIAL = re.compile(r"([\\`*_\[\]()#!|~<>$:&])")
-_MARKUP = re.compile(r"[\\`*_\[\]()#!|~<>$:&\"']")
+_CHARS = r"\\`*_\[\]()#!|~<>$:&"
+_SPECIAL = re.compile(f"([{_CHARS}])")
+_MARKUP = re.compile(f"[{_CHARS}\"']")  # and the quotes, inside HTML attributes
 _REFERENCE = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;"}  # as html.escape writes them
 
 

@@ -82,8 +82,11 @@ class SuggestionsMixin(ProjectCore):
             )
         return len(rows)
 
-    def suggestions(self, *, status: str | None = "pending") -> pd.DataFrame:
-        """Suggestions with their segment's document, text, speaker and case."""
+    def suggestions(
+        self, *, status: str | None = "pending", ids: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """Suggestions (of ``status``; only ``ids`` if given) with their segment's document, text,
+        speaker and case."""
         q = (
             sa.select(
                 suggestions.c.id,
@@ -112,6 +115,8 @@ class SuggestionsMixin(ProjectCore):
         )
         if status is not None:
             q = q.where(suggestions.c.status == status)
+        if ids is not None:
+            q = q.where(suggestions.c.id.in_(list(ids)))
         df = self._frame(q)
         for col in ("components", "evidence"):
             df[col] = df[col].map(json.loads)
