@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import processes
-from .corpus import AttributeTable, Document, iter_files, read_files
+from .corpus import AttributeTable, Document, SourceFile, iter_files, read_files
 from .segment import Segment, Segmenter
 from .store import ImportResult, Project
 
@@ -49,7 +49,7 @@ def import_paths(
     segmenter = segmenter or Segmenter()
     files = list(iter_files(list(paths), attributes=table))
     if workers is None:
-        big = sum(os.path.getsize(path) for path, _ in files if path.is_file()) >= PARALLEL_MIN_BYTES
+        big = sum(os.path.getsize(f.path) for f in files if f.path.is_file()) >= PARALLEL_MIN_BYTES
         workers = processes.cpus() if big and len(files) > FILES_PER_TASK else 0
     known = project.document_hashes()
     if workers > 0:
@@ -94,7 +94,7 @@ def _store(
 
 
 def prepare(
-    files: Iterable[tuple[Path, AttributeTable | None]],
+    files: Iterable[SourceFile],
     *,
     kind: str | None,
     text_column: str,
@@ -181,7 +181,7 @@ def _import_task(
     project: Project,
     turns: _Turns | None,
     index: int,
-    files: Sequence[tuple[Path, AttributeTable | None]],
+    files: Sequence[SourceFile],
     kind: str | None,
     text_column: str,
     segmenter: Segmenter,
@@ -214,7 +214,7 @@ def _import_task(
 
 def _import_in_processes(
     project: Project,
-    files: list[tuple[Path, AttributeTable | None]],
+    files: list[SourceFile],
     workers: int,
     *,
     kind: str | None,
@@ -236,7 +236,7 @@ def _import_in_processes(
             kind,
             text_column,
             segmenter,
-            {path.name: known[path.name] for path, _ in files[i : i + FILES_PER_TASK] if path.name in known},
+            {f.name: known[f.name] for f in files[i : i + FILES_PER_TASK] if f.name in known},
             replace,
             coder,
         )

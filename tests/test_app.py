@@ -150,6 +150,17 @@ def test_documents_filter_manual_coding_and_memo(app_project):
     assert app_project.memos().target_type.tolist() == ["document"]
 
 
+def test_documents_page_shows_what_the_reader_noticed(app_project, tmp_path):
+    legacy = tmp_path / "legacy.txt"
+    legacy.write_bytes("P01: na\u00efve *caf\u00e9*\n".encode("cp1252"))
+    list(import_paths(app_project, [legacy]))
+    at = _app("documents.py")
+    at.selectbox(key="doc_name").set_value("legacy.txt").run()
+    assert [w.value for w in at.warning] == [
+        "When this document was imported, the reader noticed:\n- decoded as cp1252 \\(not valid UTF-8\\)"
+    ]
+
+
 def test_codebook_page_reports_a_code(app_project):
     app_project.add_coding("p07.txt", 0, 12, "mot_help", coder="ana")
     at = _app("codebook.py")

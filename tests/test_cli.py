@@ -55,6 +55,21 @@ def test_init_import_status_export(run, proj, transcript_file, tmp_path):
     assert exported.exit_code == 0 and out.read_text(encoding="utf-8").startswith("coding_id,document")
 
 
+def test_import_prints_each_reader_warning_and_keeps_same_named_files_apart(run, proj, tmp_path):
+    """A warning per line with the document's name; a/p01.txt and b/p01.txt are two documents."""
+    for folder, answer in (("a", "P01: other\n"), ("b", "P01: caf\u00e9 \u2014 fine\n")):
+        (tmp_path / "two" / folder).mkdir(parents=True)
+        (tmp_path / "two" / folder / "p01.txt").write_text(answer, encoding="utf-8")
+    with (tmp_path / "two" / "b" / "p01.txt").open("ab") as f:
+        f.write("P02: na\u00efve\n".encode("cp1252"))
+    result = run("import", str(tmp_path / "two"), "--project", str(proj))
+    assert result.exit_code == 0, result.output
+    assert "warning: b/p01.txt: mixed encodings: line 2 decoded as cp1252" in result.output
+    assert "2 added" in result.output and "1 with warnings" in result.output
+    status = json.loads(run("status", "--json", "--project", str(proj)).output)
+    assert status["documents"] == 2
+
+
 def test_codebook_validate_show(run, proj, mini_codebook_path):
     ok = run("codebook", "validate", str(mini_codebook_path))
     assert ok.exit_code == 0 and "valid codebook mini 0.1.0" in ok.output

@@ -405,6 +405,28 @@ def test_xlsx_with_custom_text_column(tmp_path: Path) -> None:
     assert said(read_table(path, sheet="other")) == [("2", "From the second sheet.")]
 
 
+def test_xlsx_formulas_without_results_and_merged_cells_are_reported(tmp_path: Path) -> None:
+    """Nothing silently dropped (issue 18, item 6): a formula never calculated is named with its cell;
+    a merged cell's value fills the cells of the merge, with a warning."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["authors", "year", "text"])
+    sheet.append(["Okafor, A.", 2023, "First excerpt."])
+    sheet.append([None, 2023, "Second excerpt."])
+    sheet.append(["Lee, B.", 2021, '=CONCAT("Third", " excerpt.")'])
+    sheet.merge_cells("A2:A3")
+    path = tmp_path / "lit.xlsx"
+    workbook.save(path)  # openpyxl stores no formula results, as any program but Excel
+    document = read_document(path)
+    assert said(document) == [("Okafor (2023)", "First excerpt."), ("Okafor (2023)", "Second excerpt.")]
+    assert document.warnings == (
+        "row 2: cells A2:A3 are merged; their value is used in each of them",
+        'row 4: cell C4 holds a formula (=CONCAT("Third", " excerpt.")) without a saved result, read as '
+        "empty; open and save the file in Excel to store its results",
+        "row 4: no text in column 'text', skipped",
+    )
+
+
 def test_table_without_the_text_column_lists_the_columns_found(tmp_path: Path) -> None:
     path = write(tmp_path / "lit.csv", "id,excerpt,year\nL1,Some text,2020\n")
     with pytest.raises(ReaderError) as error:
@@ -496,7 +518,7 @@ def test_iter_documents_walks_folders_lazily_with_their_sidecar(tmp_path: Path) 
     write(tmp_path / "corpus" / "z.txt", PNG)
     documents = iter_documents([tmp_path / "corpus"])
     first, second = next(documents), next(documents)
-    assert (first.name, dict(first.attributes)) == ("a.md", {})
+    assert (first.name, dict(first.attributes)) == ("a/a.md", {})
     assert (second.name, dict(second.attributes)) == ("b.txt", {"site": "B"})
     with pytest.raises(ReaderError) as error:
         next(documents)
@@ -585,5 +607,24 @@ def test_each_file_is_read_once_however_it_is_reached(tmp_path: Path) -> None:
     (folder / "a.txt").write_text("P01: hello\n", encoding="utf-8")
     (folder / "b.txt").write_text("P02: hi\n", encoding="utf-8")
     (folder / "loop").symlink_to(folder, target_is_directory=True)
-    names = [p.name for p, _ in iter_files([folder / "a.txt", folder / "a.txt", folder])]
+    names = [f.name for f in iter_files([folder / "a.txt", folder / "a.txt", folder])]
     assert names == ["a.txt", "b.txt"]
+
+
+def test_a_document_is_named_by_its_path_inside_the_imported_folder(tmp_path: Path) -> None:
+    """Two p01.txt in two folders are two documents (issue 18, item 7); named on their own they
+    would collide, which is refused before anything is read; a sidecar matches paths or names."""
+    from clhs_mechanisms.corpus import iter_documents
+
+    root = tmp_path / "study"
+    write(root / "site_a" / "p01.txt", "P01: from site A\n")
+    write(root / "site_b" / "p01.txt", "P01: from site B\n")
+    write(root / "attributes.csv", "file,site\nsite_a/p01.txt,A\nsite_b/p01.txt,B\n")
+    documents = list(iter_documents(root))
+    named = [(d.name, d.attributes.get("site")) for d in documents]
+    assert named == [("site_a/p01.txt", "A"), ("site_b/p01.txt", "B")]
+    assert "site A" in documents[0].text and "site B" in documents[1].text
+    with pytest.raises(ReaderError, match="two files would both be the document 'p01.txt'"):
+        list(iter_documents([root / "site_a" / "p01.txt", root / "site_b" / "p01.txt"]))
+    write(root / "site_a" / "attributes.csv", "file,role\np01.txt,parent\n")
+    assert [d.attributes.get("role") for d in iter_documents(root)] == ["parent", None]

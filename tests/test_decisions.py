@@ -99,10 +99,28 @@ def test_new_run_supersedes_pending_but_keeps_decided(suggested):
     project = suggested
     first = project.suggestions()
     project.decide(first.id.iloc[0], "accept", coder="ana")
-    rows = [{"segment_id": sid, "code": "mot_help", "score": 0.5} for sid in first.segment_id]
-    project.add_suggestions(rows, method="cues", model_version=None)
-    allrows = project.suggestions(status=None)
-    assert sorted(allrows.status) == ["decided", "pending", "pending", "stale"]
+    rows = [{"segment_id": s, "code": c, "score": 0.5} for s, c in zip(first.segment_id, first.code)]
+    n = len(first) - 1  # all but the decided pair
+    assert project.add_suggestions(rows, method="cues", model_version=None) == n
+    assert sorted(project.suggestions(status=None).status) == ["decided"] + ["pending"] * n + ["stale"] * n
+
+
+def test_a_decided_pair_never_comes_back_and_a_superseded_suggestion_can_still_be_decided(suggested):
+    """Issue 18, item 10: a suggestion pass that read the settled pairs before a reviewer decided
+    stores nothing for the decided pair; a reviewer deciding a suggestion that a newer pass made
+    stale (same text) is not refused, and the newer suggestion for that pair leaves the queue."""
+    project = suggested
+    first = project.suggestions()
+    rows = [{"segment_id": s, "code": c, "score": 0.6} for s, c in zip(first.segment_id, first.code)]
+    row = dict(enumerate(rows)).get
+    project.decide(first.id.iloc[0], "reject", coder="ana")
+    project.add_suggestions([row(0)], method="cues", model_version=None)  # read before the decision
+    assert len(project.suggestions()) == len(first) - 1
+    project.add_suggestions([row(1)], method="cues", model_version=None)  # supersedes suggestion 1
+    newer = project.suggestions().query("segment_id == @first.segment_id.iloc[1]").id.tolist()
+    project.decide(first.id.iloc[1], "accept", coder="bo")  # the reviewer still had the old one open
+    assert project.suggestions(status=None).set_index("id").loc[newer, "status"].tolist() == ["stale"]
+    assert len(project.codings()) == 1
 
 
 def test_a_suggestion_on_replaced_text_is_refused_not_applied(project, transcript_file):

@@ -122,15 +122,19 @@ def test_every_change_is_audited_and_log_is_append_only(project, transcript_file
     assert project.audit_log().iloc[0].equals(first)
 
 
-def test_a_project_of_schema_1_gains_the_replace_guard_when_opened(project):
+def test_a_project_of_schema_1_is_migrated_when_opened(project, transcript_file):
+    """Version 2 adds the REPLACE guard on the audit log, version 3 the documents' reader warnings."""
+    list(import_paths(project, [transcript_file]))
     with project.engine.begin() as conn:
         conn.exec_driver_sql("DROP TRIGGER audit_no_replace")
+        conn.exec_driver_sql("ALTER TABLE documents DROP COLUMN warnings")
         conn.exec_driver_sql("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     project.close()
     again = Project.open(project.directory)
     with again.engine.connect() as conn:
         names = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     assert "audit_no_replace" in names and again.get_meta("schema_version") == str(SCHEMA_VERSION)
+    assert again.documents()["warnings"].tolist() == [[]]
     again.close()
 
 
@@ -385,3 +389,12 @@ def test_changed_content_under_the_same_version_is_said_so(project, mini_codeboo
     summary = project.load_codebook(changed).summary()
     assert summary.startswith("codebook 0.1.0 reloaded with changed content under the same version number")
     assert "0.1.0 -> 0.1.0" not in summary and "1 relabelled" in summary
+
+
+def test_reader_warnings_are_stored_with_the_document(project, tmp_path):
+    """What a reader noticed (here: lines in cp1252 among UTF-8) is kept and read back."""
+    path = tmp_path / "mixed.txt"
+    path.write_bytes("P01: caf\u00e9 \u2014 fine\n".encode() + "P02: na\u00efve\n".encode("cp1252"))
+    (result,) = import_paths(project, [path])
+    assert result.warnings == ("mixed encodings: line 2 decoded as cp1252, the rest as UTF-8",)
+    assert project.documents()["warnings"].tolist() == [list(result.warnings)]

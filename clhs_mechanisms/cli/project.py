@@ -102,7 +102,7 @@ def import_(
 
     with open_project(project_dir, db_url) as project:
         counts: dict[str, int] = {}
-        words = segments = 0
+        words = segments = warned = 0
         results = import_paths(
             project,
             paths,
@@ -118,6 +118,9 @@ def import_(
                 counts[result.status] = counts.get(result.status, 0) + 1
                 words += result.words
                 segments += result.segments
+                for warning in result.warnings:
+                    tqdm.write(f"warning: {result.name}: {warning}", file=sys.stderr)
+                warned += bool(result.warnings)
                 if result.status == "unchanged":
                     tqdm.write(f"{result.name}: unchanged, already imported (nothing added)", file=sys.stderr)
                 if result.status == "replaced":
@@ -129,7 +132,8 @@ def import_(
                     for lost in result.unanchored:
                         tqdm.write(f"  not re-anchored (kept as orphaned): {lost}", file=sys.stderr)
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no documents"
-        click.echo(f"{summary}; {segments} segments, {words} words")
+        noticed = f"; {warned} with warnings (shown above, kept with the document)" if warned else ""
+        click.echo(f"{summary}; {segments} segments, {words} words{noticed}")
 
 
 @main.command()

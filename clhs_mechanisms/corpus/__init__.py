@@ -8,8 +8,8 @@ stage never touches the project store and does not use spaCy.
 
 from clhs_mechanisms.corpus.attributes import AttributeTable, apply_attributes
 from clhs_mechanisms.corpus.captions import read_captions
-from clhs_mechanisms.corpus.dispatch import (SUPPORTED_EXTENSIONS, iter_documents, iter_files, read_document,
-                                               read_files)
+from clhs_mechanisms.corpus.dispatch import (SUPPORTED_EXTENSIONS, SourceFile, iter_documents, iter_files,
+                                               read_document, read_files)
 from clhs_mechanisms.corpus.docx import read_docx
 from clhs_mechanisms.corpus.model import Document, Turn
 from clhs_mechanisms.corpus.tables import read_table
@@ -17,7 +17,7 @@ from clhs_mechanisms.corpus.text import decode_bytes
 from clhs_mechanisms.corpus.transcript import read_transcript
 
 __all__ = [
-    "SUPPORTED_EXTENSIONS", "AttributeTable", "Document", "Turn", "apply_attributes", "decode_bytes",
+    "SUPPORTED_EXTENSIONS", "AttributeTable", "Document", "SourceFile", "Turn", "apply_attributes", "decode_bytes",
     "iter_documents", "iter_files", "read_captions", "read_document", "read_docx", "read_files", "read_table",
     "read_transcript",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Mapping
 
 from clhs_mechanisms.corpus.model import Document
@@ -14,11 +14,12 @@ from clhs_mechanisms.errors import ReaderError
 
 
 class AttributeTable:
-    """Rows of a sidecar CSV keyed by file name and/or participant id.
+    """Rows of a sidecar CSV keyed by file and/or participant id.
 
     The CSV needs a ``file`` or a ``participant`` column (any case). A row's other
     non-empty cells are its attributes; the participant id is one of them, the file
-    name is not (it is the document's name already).
+    name is not (it is the document's name already). A ``file`` is a name (``p01.txt``) or
+    a path (``site_a/p01.txt``, matched against the end of the document's name).
     """
 
     def __init__(self, by_file: Mapping[str, Mapping[str, str]], by_participant: Mapping[str, Mapping[str, str]]) -> None:
@@ -40,7 +41,7 @@ class AttributeTable:
             for index, key_column in (("file", file_key), ("participant", participant_key)):
                 if key_column is None or key_column not in cells:
                     continue
-                key = Path(cells[key_column]).name if index == "file" else cells[key_column]
+                key = _file_key(cells[key_column]) if index == "file" else cells[key_column]
                 if (index, key) in lines:
                     raise ReaderError(f"{index} '{key}' is listed twice (lines {lines[index, key]} and {number})", where=f"{path}:{number}")
                 lines[index, key] = number
@@ -48,11 +49,29 @@ class AttributeTable:
         return cls(indexes["file"], indexes["participant"])
 
     def lookup(self, document: Document) -> dict[str, str]:
-        """The attributes for ``document``: by its file name, else by its ``participant`` attribute."""
+        """The attributes for ``document``: by its file (the one row whose ``file`` ends the document's
+        name, or is ended by it), else by its ``participant`` attribute."""
         if document.name in self._by_file:
             return dict(self._by_file[document.name])
+        parts = PurePosixPath(document.name).parts
+        rows = [
+            row
+            for key, row in self._by_file.items()
+            if _ends(parts, PurePosixPath(key).parts) or _ends(PurePosixPath(key).parts, parts)
+        ]
+        if len(rows) == 1:
+            return dict(rows[0])
         participant = next((value for key, value in document.attributes.items() if key.casefold() == "participant"), None)
         return dict(self._by_participant.get(participant, {})) if participant else {}
+
+
+def _file_key(value: str) -> str:
+    """A sidecar's ``file`` cell as a relative POSIX path: ``.\\site_a\\p01.txt`` -> ``site_a/p01.txt``."""
+    return PurePosixPath(*[part for part in value.replace("\\", "/").split("/") if part not in ("", ".")]).as_posix()
+
+
+def _ends(parts: tuple[str, ...], suffix: tuple[str, ...]) -> bool:
+    return 0 < len(suffix) <= len(parts) and parts[len(parts) - len(suffix):] == suffix
 
 
 def apply_attributes(document: Document, table: AttributeTable) -> Document:

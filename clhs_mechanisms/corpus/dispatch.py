@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from clhs_mechanisms.corpus.attributes import AttributeTable, apply_attributes
 from clhs_mechanisms.corpus.captions import read_captions
@@ -32,6 +33,16 @@ SIDECAR_NAME = "attributes.csv"
 PathArg = str | os.PathLike[str]
 
 
+class SourceFile(NamedTuple):
+    """A file to import: where it is, the attribute table that applies to it, and the name it has
+    in a project (its path relative to the folder it was found under, e.g. ``site_a/p01.txt``; a
+    file named on its own: its file name), so that two ``p01.txt`` in two folders stay two documents."""
+
+    path: Path
+    attributes: AttributeTable | None
+    name: str
+
+
 def read_document(path: PathArg, *, kind: str | None = None, text_column: str = "text") -> Document:
     """Read one file with the reader for its extension.
 
@@ -57,9 +68,10 @@ def _hidden(path: Path) -> bool:
 
 
 def _walk(
-    directory: Path, sidecar: AttributeTable | None, explicit: bool, seen: set[Path]
-) -> Iterator[tuple[Path, AttributeTable | None]]:
-    """Supported files under ``directory`` in sorted order, each with the sidecar that applies.
+    root: Path, directory: Path, sidecar: AttributeTable | None, explicit: bool, seen: set[Path]
+) -> Iterator[SourceFile]:
+    """Supported files under ``directory`` (inside ``root``) in sorted order, each with the sidecar
+    that applies.
 
     A folder's ``attributes.csv`` is its sidecar (and its subfolders', unless they have
     their own), except when a table was given explicitly; it is never read as a document.
@@ -77,9 +89,9 @@ def _walk(
         if _hidden(entry) or entry.name == SIDECAR_NAME:
             continue
         if entry.is_dir():
-            yield from _walk(entry, sidecar, explicit, seen)
+            yield from _walk(root, entry, sidecar, explicit, seen)
         elif entry.suffix.lower() in _READERS and _first_time(entry, seen):
-            yield entry, sidecar
+            yield SourceFile(entry, sidecar, entry.relative_to(root).as_posix())
 
 
 def _first_time(path: Path, seen: set[Path]) -> bool:
@@ -94,31 +106,46 @@ def iter_files(
     paths: PathArg | Iterable[PathArg],
     *,
     attributes: AttributeTable | PathArg | None = None,
-) -> Iterator[tuple[Path, AttributeTable | None]]:
-    """The files to read under ``paths`` (recursively, in order), each with its attribute table.
+) -> Iterator[SourceFile]:
+    """The files to read under ``paths`` (recursively, in order), each with its attribute table
+    and its document name (see :class:`SourceFile`).
 
-    Files named explicitly are read whatever their name; folders contribute their
-    supported, non-hidden files. Each file is read once, however often it is named or reached. ``attributes`` (a table or the path of a sidecar CSV)
-    applies to every document; without it, folders' ``attributes.csv`` files do.
+    Files named explicitly are read whatever their name; folders contribute their supported,
+    non-hidden files. Each file is read once, however often it is named or reached; two files
+    that would get the same document name are refused before anything is read. ``attributes``
+    (a table or the path of a sidecar CSV) applies to every document; without it, folders'
+    ``attributes.csv`` files do.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     table = AttributeTable.from_csv(attributes) if isinstance(attributes, (str, os.PathLike)) else attributes
     seen: set[Path] = set()
+    named: dict[str, Path] = {}
     for given in paths:
         given = Path(given)
-        if given.is_dir():
-            yield from _walk(given, table, table is not None, seen)
-        elif _first_time(given, seen):
-            yield given, table
+        found = _walk(given, given, table, table is not None, seen) if given.is_dir() else (
+            [SourceFile(given, table, given.name)] if _first_time(given, seen) else []
+        )
+        for source in found:
+            if source.name in named:
+                raise ReaderError(
+                    f"two files would both be the document '{source.name}' ({named[source.name]} and "
+                    f"{source.path}): import the folder that holds both, so each is named by its path "
+                    "inside it, or rename one",
+                    where=str(source.path),
+                )
+            named[source.name] = source.path
+            yield source
 
 
 def read_files(
-    files: Iterable[tuple[Path, AttributeTable | None]], *, kind: str | None = None, text_column: str = "text"
+    files: Iterable[SourceFile], *, kind: str | None = None, text_column: str = "text"
 ) -> Iterator[Document]:
-    """Read each (file, attribute table) pair of :func:`iter_files` into a Document, lazily."""
-    for path, table in files:
+    """Read each :class:`SourceFile` of :func:`iter_files` into a Document named by it, lazily."""
+    for path, table, name in files:
         document = read_document(path, kind=kind, text_column=text_column)
+        if document.name != name:
+            document = dataclasses.replace(document, name=name)
         yield apply_attributes(document, table) if table is not None else document
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Iterable
 
 import openpyxl
+from lxml import etree
+from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.utils.exceptions import InvalidFileException
 
 from clhs_mechanisms.corpus.model import Document, Turn
@@ -22,6 +24,7 @@ from clhs_mechanisms.errors import ReaderError
 DELIMITERS = (",", ";", "\t")
 ID_COLUMNS = ("excerpt_id", "id")
 _ET_AL = re.compile(r"\bet al\b\.?", re.IGNORECASE)
+_SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
 @dataclass(frozen=True)
@@ -110,24 +113,64 @@ def _cell(value: object) -> str:
     return normalise(str(value))
 
 
-def read_xlsx_table(data: bytes, where: str, *, sheet: str | None = None) -> Table:
-    """Parse an .xlsx workbook's first sheet (or ``sheet``) into a Table; rows are Excel rows."""
-    check_zip(data, "xl/workbook.xml", what="an Excel workbook", where=where)
+def _workbook(data: bytes, where: str, *, data_only: bool):
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
         raise ReaderError(f"not an Excel workbook ({error})", where=where) from error
+
+
+def _merged_ranges(data: bytes, worksheet) -> list[tuple[str, int, int, int, int]]:
+    """The sheet's merged cells as (ref, min_row, min_col, max_row, max_col), read from its XML: the
+    read-only worksheet openpyxl streams does not parse them."""
+    ranges = []
+    with zipfile.ZipFile(io.BytesIO(data)) as package, package.open(worksheet._worksheet_path) as xml:
+        for _, element in etree.iterparse(
+            xml, tag=f"{{{_SHEET_NS}}}mergeCell", resolve_entities=False, no_network=True
+        ):
+            ref = element.get("ref", "")
+            if ":" in ref:
+                min_col, min_row, max_col, max_row = range_boundaries(ref)
+                ranges.append((ref, min_row, min_col, max_row, max_col))
+            element.clear()
+    return ranges
+
+
+def read_xlsx_table(data: bytes, where: str, *, sheet: str | None = None) -> tuple[Table, list[str]]:
+    """Parse an .xlsx workbook's first sheet (or ``sheet``) into a Table (rows are Excel rows) and
+    warnings. Nothing changes silently: a formula whose result was never saved (a file written by a
+    program, not by Excel) is named with its cell, and a merged cell's value fills every cell of the
+    merge, as a reader of the sheet sees it, with a warning naming the range."""
+    check_zip(data, "xl/workbook.xml", what="an Excel workbook", where=where)
+    workbook = _workbook(data, where, data_only=True)
+    formulas = _workbook(data, where, data_only=False)
     try:
-        if sheet is None:
-            worksheet = workbook.worksheets[0]
-        elif sheet in workbook.sheetnames:
-            worksheet = workbook[sheet]
-        else:
+        if sheet is not None and sheet not in workbook.sheetnames:
             raise ReaderError(f"no sheet '{sheet}' (found: {', '.join(workbook.sheetnames)})", where=where)
-        rows = ((number, [_cell(value) for value in values]) for number, values in enumerate(worksheet.iter_rows(values_only=True), 1))
-        return _table(rows, where)
+        worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
+        grid = [list(values) for values in worksheet.iter_rows(values_only=True)]
+        warnings = []
+        for number, (values, written) in enumerate(zip(grid, formulas[worksheet.title].iter_rows(values_only=True)), 1):
+            for column, (value, formula) in enumerate(zip(values, written), 1):
+                if value is None and isinstance(formula, str) and formula.startswith("="):
+                    warnings.append(f"row {number}: cell {get_column_letter(column)}{number} holds a formula "
+                                    f"({formula[:60]}) without a saved result, read as empty; open and save "
+                                    "the file in Excel to store its results")
+        width = max(map(len, grid), default=0)
+        for ref, min_row, min_col, max_row, max_col in _merged_ranges(data, worksheet):
+            if min_row > len(grid) or min_col > len(grid[min_row - 1]) or grid[min_row - 1][min_col - 1] is None:
+                continue
+            max_row, max_col = min(max_row, len(grid)), min(max_col, width)  # a merge over a whole sheet
+            value = grid[min_row - 1][min_col - 1]
+            for row in grid[min_row - 1:max_row]:
+                row.extend([None] * (max_col - len(row)))
+                row[min_col - 1:max_col] = [value] * (max_col - min_col + 1)
+            warnings.append(f"row {min_row}: cells {ref} are merged; their value is used in each of them")
+        warnings.sort(key=lambda warning: int(warning[4:warning.index(":")]))  # "row N: ...", by row
+        return _table(((number, [_cell(value) for value in values]) for number, values in enumerate(grid, 1)), where), warnings
     finally:
         workbook.close()
+        formulas.close()
 
 
 def _is_initials(text: str) -> bool:
@@ -188,7 +231,7 @@ def read_table(
     data = read_bytes(path)
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        table, warnings = read_xlsx_table(data, where, sheet=sheet), []
+        table, warnings = read_xlsx_table(data, where, sheet=sheet)
     elif suffix in (".csv", ".tsv"):
         table, warnings = read_csv_table(data, where, delimiter="\t" if suffix == ".tsv" else None)
     else:

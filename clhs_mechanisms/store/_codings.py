@@ -239,7 +239,8 @@ class CodingsMixin(ProjectCore):
         if sug is None:
             raise StoreError(f"no suggestion '{suggestion_id}'")
         _refuse_if_decided(conn, suggestion_id)
-        if sug.retired or sug.status == "stale":  # its offsets belong to a text that is gone
+        if sug.retired:  # its offsets belong to a text that is gone (a suggestion made stale by a newer
+            # suggestion pass, on the same text, may still be decided)
             raise StoreError(
                 f"suggestion '{suggestion_id}' is out of date: the document was re-imported with another "
                 "text since it was made, so it was not applied",
@@ -275,6 +276,15 @@ class CodingsMixin(ProjectCore):
             )
         )
         conn.execute(suggestions.update().where(suggestions.c.id == suggestion_id).values(status="decided"))
+        conn.execute(  # the pair is settled: a newer pass's suggestion for it must not stay pending
+            suggestions.update()
+            .where(
+                suggestions.c.segment_id == sug.segment_id,
+                suggestions.c.code_id.in_({sug.code_id, final}),
+                suggestions.c.status == "pending",
+            )
+            .values(status="stale")
+        )
         self._log(
             conn,
             coder,

@@ -41,6 +41,7 @@ class ImportResult:
     words: int = 0
     reanchored: int = 0
     unanchored: tuple[str, ...] = ()  # descriptions of codings that could not be re-anchored
+    warnings: tuple[str, ...] = ()  # what the reader noticed (stored with the document)
 
 
 def insert_units(conn: Connection, doc_id: str, document: Document, segs: Sequence[Segment]) -> list[dict]:
@@ -92,7 +93,7 @@ class DocumentsMixin(ProjectCore):
         with self._guard(), self.engine.begin() as conn:
             old = conn.execute(_DOCUMENT_BY_NAME, {"name": document.name}).first()
             if old is not None and old.sha256 == document.sha256:
-                return ImportResult(document.name, "unchanged", old.id)
+                return ImportResult(document.name, "unchanged", old.id, warnings=document.warnings)
             if old is not None and not replace:
                 raise StoreError(CHANGED_DOCUMENT, where=document.name)
             values = dict(
@@ -103,6 +104,7 @@ class DocumentsMixin(ProjectCore):
                 source_path=document.source_path,
                 case_id=self._case(conn, document),
                 imported_at=now(),
+                warnings=json.dumps(list(document.warnings)),
             )
             if old is None:
                 doc_id = new_id()
@@ -148,6 +150,7 @@ class DocumentsMixin(ProjectCore):
             document.words,
             reanchored,
             tuple(lost),
+            document.warnings,
         )
 
     @staticmethod

@@ -98,7 +98,14 @@ def _count(conn: Connection, table: sa.Table, *where: sa.ColumnElement) -> int:
 
 
 def _with_attributes(record: type, rows: Sequence[sa.Row]) -> list:
-    return [record(**{**row._mapping, "attributes": json.loads(row.attributes)}) for row in rows]
+    """Records with their JSON columns (attributes, and a document's warnings) parsed."""
+    parsed = []
+    for row in rows:
+        values = {**row._mapping, "attributes": json.loads(row.attributes)}
+        if "warnings" in values:
+            values["warnings"] = tuple(json.loads(values["warnings"]))
+        parsed.append(record(**values))
+    return parsed
 
 
 class ExchangeMixin(ProjectCore):

@@ -32,7 +32,7 @@ class ReadsMixin(ProjectCore):
     """Everything a researcher reads back out of the project."""
 
     def documents(self) -> pd.DataFrame:
-        """One row per document: id, name, kind, case, attributes (dict), counts."""
+        """One row per document: id, name, kind, case, attributes (dict), counts, reader warnings (list)."""
         nseg = (
             sa.select(segments.c.document_id, sa.func.count().label("segments"))
             .where(segments.c.retired.is_(False))
@@ -47,6 +47,7 @@ class ReadsMixin(ProjectCore):
                 documents.c.sha256,
                 documents.c.attributes,
                 documents.c.imported_at,
+                documents.c.warnings,
                 cases.c.name.label("case"),
                 sa.func.coalesce(nseg.c.segments, 0).label("segments"),
             )
@@ -59,6 +60,7 @@ class ReadsMixin(ProjectCore):
         )
         df = self._frame(q)
         df["attributes"] = df["attributes"].map(json.loads)
+        df["warnings"] = df["warnings"].map(json.loads)
         return df
 
     def document_hashes(self) -> dict[str, str]:

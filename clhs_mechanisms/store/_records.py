@@ -24,6 +24,7 @@ class DocumentRecord(NamedTuple):
     source_path: str | None
     case_id: str | None
     imported_at: str
+    warnings: tuple[str, ...] = ()  # what the reader noticed when the file was imported
 
 
 class CaseRecord(NamedTuple):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 2  # 2: the audit log refuses REPLACE on SQLite
+SCHEMA_VERSION = 3  # 2: the audit log refuses REPLACE on SQLite; 3: documents keep their reader warnings
 
 metadata = sa.MetaData()
 
@@ -76,6 +76,7 @@ documents = sa.Table(
     sa.Column("source_path", sa.Text),
     _fk("case_id", "cases.id", nullable=True),
     sa.Column("imported_at", sa.String(32), nullable=False),
+    sa.Column("warnings", sa.Text, nullable=False, server_default="[]"),  # JSON: what the reader noticed
 )
 turns = sa.Table(
     "turns",
@@ -201,6 +202,9 @@ def _append_only(conn: Connection) -> None:
 # Migrations from version N to N + 1, applied in order inside one transaction on open.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: lambda conn: _append_only(conn) if conn.dialect.name == "sqlite" else None,  # 2: refuse REPLACE
+    2: lambda conn: conn.exec_driver_sql(  # 3: reader warnings
+        "ALTER TABLE documents ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]'"
+    ),
 }
 
 

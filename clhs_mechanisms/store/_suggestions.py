@@ -35,7 +35,10 @@ class SuggestionsMixin(ProjectCore):
         Each row: ``segment_id, code, score, components (dict), evidence (list of dicts or of
         :class:`~clhs_mechanisms.suggest.Evidence`)``.
         Pending suggestions from earlier runs on the scored segments (``segment_ids``,
-        default: those in ``rows``), restricted to ``codes`` if given, become stale.
+        default: those in ``rows``), restricted to ``codes`` if given, become stale. A row for a
+        (segment, code) pair whose suggestion a human has decided is not stored: the check runs in the
+        transaction that inserts, so a decision made while the rows were scored never comes back as
+        pending. Returns the number of suggestions stored.
         """
         cb = self.codebook
         unknown = sorted({r["code"] for r in rows} - set(cb.code_ids))
@@ -52,6 +55,8 @@ class SuggestionsMixin(ProjectCore):
                 if codes:
                     cond.append(suggestions.c.code_id.in_(list(codes)))
                 conn.execute(suggestions.update().where(*cond).values(status="stale"))
+            settled = _decided(conn, {r["segment_id"] for r in rows})
+            rows = [r for r in rows if (r["segment_id"], r["code"]) not in settled]
             bulk_insert(
                 conn,
                 suggestions,
@@ -168,3 +173,14 @@ class SuggestionsMixin(ProjectCore):
         df = self._frame(q)
         df["attributes"] = df["attributes"].map(json.loads)
         return df
+
+
+def _decided(conn, segment_ids: set[str]) -> set[tuple[str, str]]:
+    """The (segment, code) pairs among ``segment_ids`` with a decided suggestion."""
+    ids, pairs = sorted(segment_ids), set()
+    for i in range(0, len(ids), _STALE_BATCH):
+        q = sa.select(suggestions.c.segment_id, suggestions.c.code_id).where(
+            suggestions.c.status == "decided", suggestions.c.segment_id.in_(ids[i : i + _STALE_BATCH])
+        )
+        pairs.update(map(tuple, conn.execute(q).all()))
+    return pairs

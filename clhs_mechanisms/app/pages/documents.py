@@ -9,6 +9,7 @@ import streamlit as st
 
 from clhs_mechanisms.app import state
 from clhs_mechanisms.errors import ClhsError
+from clhs_mechanisms.markdown import escape_markdown
 
 TURNS_PER_PAGE = 25
 
@@ -24,6 +25,7 @@ table = pd.concat(
     [docs[["name", "kind", "case", "segments"]], attrs.reindex(columns=["role", "site", "network"])], axis=1
 )
 table["codings"] = table["name"].map(codings.groupby("document").size()).fillna(0).astype(int)
+table["warnings"] = docs["warnings"].map(len)
 
 f1, f2, f3, f4 = st.columns(4)
 kind = f1.multiselect("Kind", sorted(table["kind"].unique()), key="doc_kind")
@@ -45,6 +47,12 @@ if shown.empty:
     st.stop()
 
 name = st.selectbox("Read", shown["name"].tolist(), key="doc_name")
+noticed = docs.loc[docs["name"] == name, "warnings"].iloc[0]
+if noticed:
+    st.warning(
+        "When this document was imported, the reader noticed:\n"
+        + "\n".join(f"- {escape_markdown(warning)}" for warning in noticed)
+    )
 segs = project.segments(document=name)
 turns = sorted(segs["turn"].unique())
 pages = max(1, math.ceil(len(turns) / TURNS_PER_PAGE))
