@@ -57,6 +57,6 @@ def import_codings_jsonl(
     existing = set(
         zip(existing["document"], existing["start"], existing["end"], existing["code"], existing["coder"])
     )
-    todo = [r for r in rows if (*r, coder) not in existing]
+    todo = list(dict.fromkeys(r for r in rows if (*r, coder) not in existing))  # a line given twice: once
     project.add_codings(todo, coder=coder, origin=origin)
     return len(todo)

@@ -17,6 +17,7 @@ from ..errors import StoreError
 from ._anchoring import CONTEXT_CHARS, anchor
 from ._core import DB_NAME, URL_FILE, CodebookChange
 from ._documents import CHANGED_DOCUMENT, ImportResult
+from ._edits import Undone
 from ._ids import _clock as _clock  # the id generator's state: tests set its clock
 from ._ids import code_uuid, new_id, new_ids, now
 from ._project import Project
@@ -41,6 +42,7 @@ __all__ = [
     "CONTEXT_CHARS",
     "DB_NAME",
     "SCHEMA_VERSION",
+    "Undone",
     "URL_FILE",
     "CaseRecord",
     "CodebookChange",

@@ -85,7 +85,9 @@ class CodingsMixin(ProjectCore):
         conn: Connection | None = None,
     ) -> str:
         """Apply ``code`` to ``document.text[start:end]`` on behalf of ``coder`` (``document``: its
-        name or id); with ``conn`` inside that transaction, whose caller has checked the code."""
+        name or id); with ``conn`` inside that transaction, whose caller has checked the code. The
+        same code on the same span by the same coder twice is refused (from a decision, the
+        decision links to the coding that exists)."""
         if conn is None:
             self.require_code(code)
             self.coder_id(coder)
@@ -107,6 +109,21 @@ class CodingsMixin(ProjectCore):
         ).first()
         if doc is None:
             raise StoreError(f"no document '{document}' in the project")
+        coder_id = self.coder_id(coder, conn=conn)
+        same = conn.execute(
+            sa.select(codings.c.id).where(
+                codings.c.document_id == doc.id,
+                codings.c.coder_id == coder_id,
+                codings.c.code_id == code,
+                codings.c.start == start,
+                codings.c.end == end,
+                codings.c.status == "active",
+            )
+        ).scalar()
+        if same is not None:
+            if origin == "suggestion":  # accepting what the coder already coded: the decision points at it
+                return same
+            raise StoreError(f"{coder} already coded '{code}' on {start}-{end} of {document}; nothing added")
         cid = new_id()
         insert_coding(
             conn,
@@ -116,7 +133,7 @@ class CodingsMixin(ProjectCore):
             start,
             end,
             code,
-            coder_id=self.coder_id(coder, conn=conn),
+            coder_id=coder_id,
             origin=origin,
             suggestion_id=suggestion_id,
             created_at=now(),
@@ -144,18 +161,6 @@ class CodingsMixin(ProjectCore):
             return [
                 self.add_coding(d, s, e, c, coder=coder, origin=origin, conn=conn) for d, s, e, c in spans
             ]
-
-    def delete_coding(self, coding_id: str, *, coder: str) -> None:
-        """Mark a coding deleted (the row and the audit trail remain)."""
-        with self._guard(), self.engine.begin() as conn:
-            n = conn.execute(
-                codings.update()
-                .where(codings.c.id == coding_id, codings.c.status == "active")
-                .values(status="deleted")
-            ).rowcount
-            if not n:
-                raise StoreError(f"no active coding '{coding_id}'")
-            self._log(conn, coder, "delete", "coding", coding_id)
 
     def add_memo(
         self, text: str, *, coder: str, target_type: str = "project", target_id: str | None = None

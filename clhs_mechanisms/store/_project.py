@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from ._codings import CodingsMixin
 from ._documents import DocumentsMixin
+from ._edits import EditsMixin
 from ._exchange import ExchangeMixin
 from ._reads import ReadsMixin
 from ._suggestions import SuggestionsMixin
 
 
-class Project(DocumentsMixin, CodingsMixin, SuggestionsMixin, ReadsMixin, ExchangeMixin):
+class Project(DocumentsMixin, CodingsMixin, EditsMixin, SuggestionsMixin, ReadsMixin, ExchangeMixin):
     """A coding project: its database and the operations every interface shares.
 
     Open one with :meth:`open` (or create one with :meth:`init`); use it as a context manager

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from clhs_mechanisms.app import state
+from clhs_mechanisms.app.components.coding_view import clear_selection, coding_view, turns_from_segments
 from clhs_mechanisms.errors import ClhsError
 from clhs_mechanisms.markdown import escape_markdown
 
@@ -15,7 +16,6 @@ TURNS_PER_PAGE = 25
 
 project = state.project()
 codebook = project.codebook
-colours = state.domain_colours(project)
 st.title("Documents")
 
 docs = state.frame("documents")
@@ -64,52 +64,71 @@ pending = pending[pending["document"] == name]
 show_pending = st.toggle("Show pending suggestions", value=True, key="doc_pending")
 full_text = project.document_text(name)
 
-for _, group in on_page.groupby("turn", sort=True):
-    lo, hi = int(group["start"].min()), int(group["end"].max())
-    text = full_text[lo:hi]
-    spans = [
-        (int(c.start) - lo, int(c.end) - lo, colours.get(c.code, "#888888"), f"{c.code} ({c.coder})")
-        for c in doc_codings.itertuples()
-        if c.start < hi and c.end > lo
-    ]
-    if show_pending:
-        spans += [
-            (int(p.start) - lo, int(p.end) - lo, "#bbbbbb", f"suggested: {p.code} {p.score:.2f}")
-            for p in pending.itertuples()
-            if p.start >= lo and p.end <= hi
-        ]
-    spans = [(max(0, s), min(hi - lo, e), c, t) for s, e, c, t in spans]
-    speaker = group["speaker"].iloc[0] or ""
-    codable = bool(group["codable"].iloc[0])
-    st.markdown(
-        f"<p style='{'' if codable else 'color:#777'}'><b>{state.highlight(speaker, [])}</b> "
-        f"{state.highlight(text, spans)}</p>",
-        unsafe_allow_html=True,
-    )
+view_key = f"view:{name}:{page}"
+selection = coding_view(
+    turns_from_segments(on_page, full_text),
+    doc_codings,
+    codebook,
+    suggestions=pending,
+    show_suggestions=show_pending,
+    key=view_key,
+)
+st.caption("Select text in a turn to code it: any span, inside or across the segments of one turn.")
 
-st.subheader("Code by hand")
-options = on_page[on_page["codable"]]
-if options.empty:
-    st.caption("No codable segments on this page.")
+
+def label(code_id: str) -> str:
+    return codebook.code(code_id).label
+
+
+st.subheader("Code the selection")
+if selection is None:
+    st.caption("Nothing selected yet.")
 else:
-    seg_id = st.selectbox(
-        "Segment",
-        options["id"].tolist(),
-        key="doc_segment",
-        format_func=lambda i: options.set_index("id").loc[i, "text"][:120],
+    st.text(selection["text"] if len(selection["text"]) <= 300 else selection["text"][:297] + "...")
+    chosen = st.selectbox(
+        "Code",
+        codebook.code_ids,
+        index=None,
+        key="doc_code",
+        placeholder="search codes by label",
+        format_func=lambda c: f"{label(c)} ({c})",
     )
-    chosen = st.multiselect(
-        "Codes", codebook.code_ids, key="doc_codes", format_func=lambda c: f"{c} — {codebook.code(c).label}"
-    )
-    if st.button("Apply codes", disabled=not (chosen and state.coder())):
-        seg = options.set_index("id").loc[seg_id]
+    if st.button("Code selection", type="primary", disabled=not (chosen and state.coder())):
         try:
-            for code in chosen:
-                project.add_coding(
-                    name, int(seg["start"]), int(seg["end"]), code, coder=state.require_coder()
-                )
-            st.success(f"Coded {len(chosen)} code(s).")
+            project.add_coding(
+                name, selection["start"], selection["end"], chosen, coder=state.require_coder()
+            )
+            clear_selection(view_key)
             st.rerun()
+        except ClhsError as exc:
+            state.report_error(exc)
+
+mine = doc_codings[doc_codings["coder"] == state.coder()] if state.coder() else doc_codings.iloc[0:0]
+if not mine.empty:
+    with st.expander(f"My codings in this document ({len(mine)})"):
+        pick = st.selectbox(
+            "Coding",
+            mine["id"].tolist(),
+            key="doc_mine",
+            format_func=lambda i: (lambda c: f"{label(c.code)} · {c.start}-{c.end} · {c.quote[:70]}")(
+                mine.set_index("id").loc[i]
+            ),
+        )
+        recode_to = st.selectbox(
+            "Change its code to",
+            codebook.code_ids,
+            index=None,
+            key="doc_recode",
+            format_func=lambda c: f"{label(c)} ({c})",
+        )
+        m1, m2 = st.columns(2)
+        try:
+            if m1.button("Change code", disabled=recode_to is None):
+                project.recode(pick, coder=state.require_coder(), code=recode_to)
+                st.rerun()
+            if m2.button("Delete coding"):
+                project.delete_coding(pick, coder=state.require_coder())
+                st.rerun()
         except ClhsError as exc:
             state.report_error(exc)
 

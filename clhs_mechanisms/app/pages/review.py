@@ -12,6 +12,7 @@ from clhs_mechanisms.errors import ClhsError
 from clhs_mechanisms.explain import explain, readable_components
 from clhs_mechanisms.markdown import escape_markdown
 from clhs_mechanisms.queue import review_queue
+from clhs_mechanisms.review import ReviewItem, ReviewSession
 from clhs_mechanisms.suggest import FLOOR, read_metadata
 
 project = state.project()
@@ -33,7 +34,12 @@ with right:
         }.get,
     )
     only_code = st.selectbox(
-        "Only code", codebook.code_ids, index=None, key="review_code", placeholder="all codes"
+        "Only code",
+        codebook.code_ids,
+        index=None,
+        key="review_code",
+        placeholder="all codes",
+        format_func=lambda c: codebook.code(c).label,
     )
     every = st.number_input("Retrain after N decisions", 5, 500, 25, step=5, key="retrain_every")
     floor = st.number_input(
@@ -95,59 +101,91 @@ with right:
         st.caption(escape_markdown(job.message))
 
 
-def context(row) -> None:
+def context(near) -> None:
     """A neighbouring segment, greyed out, escaped."""
-    line = f"{row.speaker or '—'}: {row.text}"
+    line = f"{near['speaker'] or '—'}: {near['text']}"
     st.markdown(f"<div style='color:#777'>{state.highlight(line, [])}</div>", unsafe_allow_html=True)
 
 
-skipped: set[str] = st.session_state.setdefault("skipped", set())
+def session() -> ReviewSession | None:
+    """This browser session's review session for the chosen coder (a new one when the coder changes)."""
+    who = state.coder()
+    current = st.session_state.get("review_session")
+    if who and (current is None or current.coder != who):
+        current = st.session_state["review_session"] = ReviewSession(project, who)
+    return current if who else None
+
+
+review = session()
+if review is not None:
+    review.retrain_every = int(every)
+skipped = review.skipped if review else st.session_state.setdefault("skipped", set())
 trainer().ensure_live(state.project_dir(), info, state.frame("documents_under_review"))
 items = _queue(state.project_dir(), state.version(), trainer().updates, mode, only_code)
 items = items[~items["id"].isin(skipped)] if skipped else items
 
+
+def undo() -> None:
+    try:
+        st.session_state["undone"] = review.undo().message
+    except ClhsError as exc:
+        st.session_state["undone"] = str(exc)
+    st.session_state.pop("conflict", None)
+
+
+def undo_button(column) -> None:
+    column.button(
+        "Undo",
+        shortcut="U",
+        disabled=review is None,
+        width="stretch",
+        on_click=undo,
+        help="Take back your last decision or coding",
+    )
+    if st.session_state.get("undone"):
+        st.toast(escape_markdown(st.session_state.pop("undone")))
+
+
 with left:
     if items.empty:
         st.info("No pending suggestions. Run `clhs suggest` (or wait for the next retrain) to get more.")
+        undo_button(st)
         st.stop()
-    item = items.iloc[0]
-    code = codebook.code(item["code"])
-    segs = project.segments(document=item["document"])
-    pos = segs.index[segs["id"] == item["segment_id"]][0]
-    before = segs.loc[max(segs.index[0], pos - 2) : pos - 1]
-    after = segs.loc[pos + 1 : pos + 2]
-    attrs = state.frame("documents").set_index("name").loc[item["document"], "attributes"]
+    item: ReviewItem = (review or ReviewSession(project, "viewer")).item(items.iloc[0])
+    row = item.suggestion
+    code = codebook.code(item.code)
+    attrs = state.frame("documents").set_index("name").loc[item.document, "attributes"]
     st.caption(
-        f"**{escape_markdown(item['document'])}** · speaker **{escape_markdown(item['speaker'] or '—')}** · "
+        f"**{escape_markdown(item.document)}** · speaker **{escape_markdown(row['speaker'] or '—')}** · "
         + " · ".join(
             f"{k}: {escape_markdown(str(v))}" for k, v in attrs.items() if k in ("role", "site", "network")
         )
     )
-    for row in before.itertuples():
-        context(row)
-    spans = [(e["start"], e["end"], colours[code.id], e["why"]) for e in item["evidence"]]
+    for near in item.before:
+        context(near)
+    spans = [(e["start"], e["end"], colours[code.id], e["why"]) for e in row["evidence"]]
     st.markdown(
         f"<div style='font-size:1.1em;padding:.6em;border-left:4px solid {colours[code.id]}'>"
-        f"{state.highlight(item['text'], spans)}</div>",
+        f"{state.highlight(row['text'], spans)}</div>",
         unsafe_allow_html=True,
     )
-    for row in after.itertuples():
-        context(row)
+    for near in item.after:
+        context(near)
 
-    threshold = item["components"].get("threshold", 0.5)
+    threshold = row["components"].get("threshold", 0.5)
     st.subheader(f"{escape_markdown(code.label)} (`{code.id}`)")
-    live = "stored_score" in item and pd.notna(item["stored_score"]) and item["stored_score"] != item["score"]
+    live = "stored_score" in row and pd.notna(row["stored_score"]) and row["stored_score"] != row["score"]
     st.caption(
-        f"score {item['score']:.2f}"
-        + (f" (live, after your latest decisions; {item['stored_score']:.2f} when suggested)" if live else "")
-        + f" · threshold {threshold:.2f} · {item['method']} · "
-        + " · ".join(f"{k} {v:.2f}" for k, v in readable_components(item["components"]).items())
+        f"score {row['score']:.2f}"
+        + (f" (live, after your latest decisions; {row['stored_score']:.2f} when suggested)" if live else "")
+        + f" · threshold {threshold:.2f} · {row['method']} · "
+        + " · ".join(f"{k} {v:.2f}" for k, v in readable_components(row["components"]).items())
     )
     version = (info or {}).get("version")
     model = trainer().model(state.project_dir(), version)  # the live scores' model, already loaded
     if model is None and version and st.session_state.get("show_similar"):
         model = _model(state.project_dir(), version)
-    why = explain(item, model=model, role=attrs.get("role"))
+    why = explain(pd.Series(row), model=model, role=attrs.get("role"))
     st.caption(why.context)
     if why.evidence:
         st.caption(
@@ -178,58 +216,45 @@ with left:
         )
 
     who = state.coder()
-    span_choice = st.radio(
+    # Every control is keyed by the item: a choice made here can never carry over to the next one.
+    widen = st.radio(
         "Span",
-        ["this segment", "+ previous segment", "+ next segment"],
+        ["segment", "previous", "next"],
+        format_func={
+            "segment": "this segment",
+            "previous": "+ previous segment",
+            "next": "+ next segment",
+        }.get,
         horizontal=True,
-        key="span_choice",
+        key=f"span:{item.id}",
         disabled=not who,
     )
-    start, end = int(item["start"]), int(item["end"])
-    if span_choice == "+ previous segment" and len(before):
-        start = int(before.iloc[-1]["start"])
-    if span_choice == "+ next segment" and len(after):
-        end = int(after.iloc[0]["end"])
-    span = None if (start, end) == (int(item["start"]), int(item["end"])) else (start, end)
 
     # Actions are callbacks bound to the item shown: a rerun after someone else's decision
     # must never apply this click to a different suggestion.
-    target = (item["id"], item["code"], item["document"], item["segment_id"], start, end)
+    def act(shown: ReviewItem, action: str, widen: str, code: str | None = None) -> None:
+        outcome = review.decide(shown, action, widen=widen, code=code)
+        if outcome.refused:
+            st.session_state["conflict"] = (shown, outcome.refused, action, widen, code)
+            return
+        st.session_state.pop("conflict", None)
+        if outcome.retrain_due:
+            trainer().start(state.project_dir(), floor=st.session_state.get("suggest_floor", floor))
+        else:
+            trainer().after_decision(project)
 
-    def act(action: str, shown: tuple, span: tuple[int, int] | None, code: str | None = None) -> None:
-        sid, suggested, document, segment_id, s_start, s_end = shown
+    def delete(coding_id: str) -> None:
         try:
-            if action == "accept" and (span or code):
-                project.decide(sid, "edit", coder=state.require_coder(), code=code, span=span)
-            else:
-                project.decide(sid, action, coder=state.require_coder(), code=code, span=span)
-            st.session_state.pop("conflict", None)
-            st.session_state["decisions_since_train"] = st.session_state.get("decisions_since_train", 0) + 1
-            # callbacks run before the page: the settings' current values are in the session state
-            if st.session_state["decisions_since_train"] >= st.session_state.get("retrain_every", every):
-                st.session_state["decisions_since_train"] = 0
-                trainer().start(state.project_dir(), floor=st.session_state.get("suggest_floor", floor))
-            else:
-                trainer().after_decision(project)
+            project.delete_coding(coding_id, coder=who)
         except ClhsError as exc:
-            st.session_state["conflict"] = (shown, str(exc), action, code or suggested)
-
-    def skip(shown: tuple) -> None:
-        skipped.add(shown[0])
+            st.session_state["undone"] = str(exc)
 
     def disagree(conflict: tuple) -> None:
-        (sid, suggested, document, segment_id, s_start, s_end), message, action, code = conflict
-        project.add_memo(
-            f"Disagreement: {who} would {action} '{code}' here. ({message})",
-            coder=who,
-            target_type="segment",
-            target_id=segment_id,
-        )
-        if action != "reject":
-            project.add_coding(document, s_start, s_end, code, coder=who)
+        shown, message, action, widen, code = conflict
+        review.disagree(shown, action, message, code=code, widen=widen)
         st.session_state.pop("conflict", None)
 
-    b1, b2, b3 = st.columns(3)
+    b1, b2, b3, b4 = st.columns(4)
     b1.button(
         "Accept",
         type="primary",
@@ -237,15 +262,21 @@ with left:
         disabled=not who,
         width="stretch",
         on_click=act,
-        args=("accept", target, span),
+        args=(item, "accept", widen),
     )
     b2.button(
-        "Reject", shortcut="X", disabled=not who, width="stretch", on_click=act, args=("reject", target, None)
+        "Reject",
+        shortcut="X",
+        disabled=not who,
+        width="stretch",
+        on_click=act,
+        args=(item, "reject", "segment"),
     )
-    b3.button("Skip", shortcut="N", width="stretch", on_click=skip, args=(target,))
+    b3.button("Skip", shortcut="N", width="stretch", on_click=skipped.add, args=(item.id,))
+    undo_button(b4)
 
     conflict = st.session_state.get("conflict")
-    if conflict:
+    if conflict:  # about the item the click was made on, which may have left the queue since
         st.warning(escape_markdown(conflict[1]))
         c_yes, c_no = st.columns(2)
         c_yes.button("Record my disagreement", disabled=not who, on_click=disagree, args=(conflict,))
@@ -256,22 +287,38 @@ with left:
             "Code",
             codebook.code_ids,
             index=None,
-            key="other_code",
-            placeholder="search codes",
-            format_func=lambda c: f"{c} — {codebook.code(c).label}",
+            key=f"other:{item.id}",
+            placeholder="search codes by label",
+            format_func=lambda c: f"{codebook.code(c).label} ({c})",
         )
         c1, c2 = st.columns(2)
         c1.button(
             "Apply this code instead",
             disabled=not (who and other),
             on_click=act,
-            args=("edit", target, span, other),
+            args=(item, "recode", widen, other),
         )
         if c2.button("Add as another code", disabled=not (who and other)):
-            project.add_coding(item["document"], start, end, other, coder=who)
-            st.toast(f"Added {other}")
+            try:
+                project.add_coding(item.document, *item.span(widen), other, coder=who)
+                st.toast(f"Added {escape_markdown(codebook.code(other).label)}")
+            except ClhsError as exc:
+                st.warning(escape_markdown(str(exc)))
     with st.expander("Memo on this segment"):
-        memo = st.text_area("Memo", key="review_memo")
+        memo = st.text_area("Memo", key=f"memo:{item.id}")
         if st.button("Save memo", disabled=not (who and memo.strip())):
-            project.add_memo(memo, coder=who, target_type="segment", target_id=item["segment_id"])
+            project.add_memo(memo, coder=who, target_type="segment", target_id=str(row["segment_id"]))
             st.toast("Memo saved")
+    if review is not None:
+        with st.expander("My recent work"):
+            recent = review.recent(10)
+            if recent.empty:
+                st.caption("Nothing coded yet.")
+            for work in recent.itertuples():
+                w1, w2 = st.columns([5, 1])
+                w1.caption(
+                    escape_markdown(
+                        f"{codebook.code(work.code).label} · {work.document} · “{work.quote[:80]}”"
+                    )
+                )
+                w2.button("Delete", key=f"delete:{work.id}", on_click=delete, args=(work.id,))
