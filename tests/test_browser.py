@@ -77,11 +77,14 @@ def served(tmp_path, mini_codebook, transcript_file):
 
 
 @contextlib.contextmanager
-def _app_server(project, cwd):
+def _app_server(project, cwd, *, team: bool = False):
     """The app on a free local port for ``project``, until the block ends."""
     port = _free_port()
     server = subprocess.Popen(
-        app_command(project.directory, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd
+        app_command(project.directory, port, team=team),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -234,3 +237,67 @@ def test_no_page_renders_user_text_as_markup(hostile):
         finally:
             browser.close()
     assert outside == [], sorted(set(outside))
+
+
+def _sign_in(page, url: str, name: str, password: str) -> None:
+    page.goto(url)
+    page.get_by_role("textbox", name="Name").wait_for(timeout=60_000)
+    _idle(page)
+    page.get_by_role("textbox", name="Name").fill(name)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_team_sign_in_and_blind_double_coding(tmp_path, mini_codebook, transcript_file):
+    """Team mode in the browser: a wrong password is refused, a sign-in survives a reload; with blind
+    coding two coders each decide the same suggestion and neither sees the other's coding."""
+    from playwright.sync_api import sync_playwright
+
+    _requirements()
+    project = Project.init(tmp_path / "proj", mini_codebook)
+    list(import_paths(project, [transcript_file]))
+    seg = project.segments(codable_only=True).iloc[0]
+    project.add_suggestions(
+        [{"segment_id": seg.id, "code": "mot_help", "score": 0.7, "components": {"threshold": 0.5}}],
+        method="ensemble",
+        model_version="test",
+    )
+    project.add_coder("ana", "correct horse")
+    project.add_coder("bo", "battery staple")
+    project.set_setting("blind", "on")
+    with _app_server(project, tmp_path, team=True) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            ana = browser.new_context().new_page()
+            _sign_in(ana, url, "ana", "not it at all")
+            ana.get_by_text("Name or password is wrong.").wait_for(timeout=30_000)
+            _sign_in(ana, url, "ana", "correct horse")
+            ana.get_by_text("Signed in as").wait_for(timeout=30_000)
+            ana.reload()
+            ana.get_by_text("Signed in as").wait_for(timeout=60_000)  # remembered across the reload
+            _idle(ana)
+            ana.get_by_role("button", name="Accept").click()
+            _wait(lambda: len(project.decisions()) == 1)
+            bo = browser.new_context().new_page()
+            _sign_in(bo, url, "bo", "battery staple")
+            bo.get_by_text("Signed in as").wait_for(timeout=30_000)
+            _idle(bo)
+            bo.get_by_role("button", name="Reject").click()  # the same suggestion: still bo's to decide
+            _wait(lambda: len(project.decisions()) == 2)
+            for page, sees in ((bo, 0), (ana, 1)):
+                page.get_by_role("link", name="Documents").click()
+                page.get_by_text("Select text in a turn").wait_for(timeout=60_000)
+                _idle(page)
+                page.wait_for_timeout(2_000)
+                assert page.get_by_text("Helping others").count() == sees
+        finally:
+            browser.close()
+    decided = project.decisions().set_index("coder")["action"].to_dict()
+    assert decided == {"ana": "accept", "bo": "reject"}
+
+
+def _wait(condition, seconds: float = 20) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline and not condition():
+        time.sleep(0.3)
+    assert condition()

@@ -121,6 +121,8 @@ def test_a_decided_pair_never_comes_back_and_a_superseded_suggestion_can_still_b
     project.decide(first.id.iloc[1], "accept", coder="bo")  # the reviewer still had the old one open
     assert project.suggestions(status=None).set_index("id").loc[newer, "status"].tolist() == ["stale"]
     assert len(project.codings()) == 1
+    with pytest.raises(StoreError, match="already decided \\(accept\\) by bo"):
+        project.decide(newer[0], "reject", coder="ana")  # the pair is decided: never twice
 
 
 def test_a_suggestion_on_replaced_text_is_refused_not_applied(project, transcript_file):

@@ -122,15 +122,44 @@ def test_every_change_is_audited_and_log_is_append_only(project, transcript_file
     assert project.audit_log().iloc[0].equals(first)
 
 
-def test_a_project_of_schema_1_is_migrated_when_opened(project, transcript_file):
-    """Version 2 adds the REPLACE guard on the audit log, version 3 the documents' reader warnings."""
-    list(import_paths(project, [transcript_file]))
-    with project.engine.begin() as conn:
-        conn.exec_driver_sql("DROP TRIGGER audit_no_replace")
-        conn.exec_driver_sql("ALTER TABLE documents DROP COLUMN warnings")
-        conn.exec_driver_sql("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+def _old_project(tmp_path, *, downgrade_to_1: bool = False) -> Project:
+    """A copy of a project written at schema version 3 (tests/data/projects/schema3.db), opened (and so
+    migrated); ``downgrade_to_1`` first takes away what versions 2 and 3 added."""
+    import shutil
+
+    from .conftest import DATA
+
+    (tmp_path / "old").mkdir()
+    shutil.copy(DATA / "projects" / "schema3.db", tmp_path / "old" / "project.db")
+    if downgrade_to_1:
+        with sqlite3.connect(tmp_path / "old" / "project.db") as conn:
+            conn.execute("DROP TRIGGER audit_no_replace")
+            conn.execute("ALTER TABLE documents DROP COLUMN warnings")
+            conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    return Project.open(tmp_path / "old")
+
+
+def test_a_project_of_schema_3_is_migrated_and_keeps_its_work(tmp_path):
+    """Version 4: coders gain a password hash and role, codings modifiers; a suggestion can have one
+    decision per coder (blind double coding) but never two by one coder."""
+    project = _old_project(tmp_path)
+    assert project.get_meta("schema_version") == str(SCHEMA_VERSION)
+    decided = project.decisions()
+    assert (decided["coder"].tolist(), decided["action"].tolist()) == (["ana"], ["accept"])
+    assert project.codings()["coder"].tolist() == ["ana"]
+    with project.engine.begin() as conn, pytest.raises(sa.exc.IntegrityError):
+        row = conn.exec_driver_sql("SELECT * FROM decisions").mappings().first()
+        conn.exec_driver_sql(
+            "INSERT INTO decisions (id, suggestion_id, coder_id, action, created_at) "
+            "VALUES (?, ?, ?, 'reject', 'x')",
+            ("other-id", row["suggestion_id"], row["coder_id"]),
+        )
     project.close()
-    again = Project.open(project.directory)
+
+
+def test_a_project_of_schema_1_is_migrated_when_opened(tmp_path):
+    """Version 2 adds the REPLACE guard on the audit log, version 3 the documents' reader warnings."""
+    again = _old_project(tmp_path, downgrade_to_1=True)
     with again.engine.connect() as conn:
         names = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     assert "audit_no_replace" in names and again.get_meta("schema_version") == str(SCHEMA_VERSION)

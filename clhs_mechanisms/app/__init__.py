@@ -8,7 +8,7 @@ import streamlit as st
 
 from ..errors import ClhsError
 from ..markdown import escape_markdown
-from . import state
+from . import identity, state
 
 PAGES = Path(__file__).parent / "pages"
 
@@ -21,17 +21,15 @@ def main() -> None:
     project = state.project()
     with st.sidebar:
         st.caption(f"Project: {escape_markdown(str(project.directory))}")
-        known = sorted(project.coders().query("kind == 'human'")["name"])
-        choice = st.selectbox(
-            "Coder", ["(new coder)", *known], index=None, key="coder_choice", placeholder="Who are you?"
-        )
-        if choice == "(new coder)":
-            name = st.text_input("Your name or initials", key="coder_new").strip()
-            st.session_state["coder"] = name or None
-        elif choice:
-            st.session_state["coder"] = choice
-        if state.coder():
-            st.success(f"Coding as **{state.coder()}**")
+        identity.sidebar(project)
+        if project.blind:
+            st.caption(
+                "Blind coding: you see only your own codings and memos"
+                + (" (you are an adjudicator: you see everyone's)." if state.sees_everything() else ".")
+            )
+    if identity.team_mode() and not state.coder():
+        st.info("Sign in (in the sidebar) to open the project.")
+        st.stop()
     pages = [
         st.Page(PAGES / "review.py", title="Review", default=True),
         st.Page(PAGES / "documents.py", title="Documents"),

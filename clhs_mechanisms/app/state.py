@@ -68,6 +68,18 @@ def require_coder() -> str:
     return name
 
 
+def sees_everything() -> bool:
+    """False for a coder in a blind project who is not an adjudicator: they see their own work only."""
+    p = project()
+    who = coder()
+    return not p.blind or (who is not None and p.coder_role(who) == "adjudicator")
+
+
+def visible(df: pd.DataFrame, column: str = "coder") -> pd.DataFrame:
+    """The rows of ``df`` (codings, memos) the current coder may see (see :func:`sees_everything`)."""
+    return df if sees_everything() else df[df[column] == coder()]
+
+
 def report_error(exc: ClhsError) -> None:
     """A library error as a message; it may quote a file name, a code or a coder's name: escaped."""
     st.error(escape_markdown(str(exc)))

@@ -202,7 +202,8 @@ class CodingsMixin(ProjectCore):
         ``edit`` applies another ``code`` and/or an adjusted ``span`` (start, end in the
         document). Accepting or editing creates a coding by ``coder`` that records the
         suggestion it came from. A suggestion already decided is refused with who decided
-        it and when; nothing is overwritten.
+        it and when; nothing is overwritten. With the project setting ``blind`` on, every coder
+        decides every suggestion for themselves: only a second decision by the same coder is refused.
         """
         if action not in ("accept", "reject", "edit"):
             raise StoreError(f"unknown decision '{action}' (use accept, reject or edit)")
@@ -210,14 +211,17 @@ class CodingsMixin(ProjectCore):
             raise StoreError("an edit needs another code or an adjusted span")
         if code:
             self.require_code(code)
-        self.coder_id(coder)
+        coder_id = self.coder_id(coder)
+        mine = coder_id if self.blind else None
         with self._guard():
             try:
                 with self.engine.begin() as conn:
-                    return self._decide(conn, suggestion_id, action, coder=coder, code=code, span=span)
+                    return self._decide(
+                        conn, suggestion_id, action, coder=coder, code=code, span=span, mine=mine
+                    )
             except sa.exc.IntegrityError:
                 with self.engine.connect() as conn:
-                    _refuse_if_decided(conn, suggestion_id)
+                    _refuse_if_decided(conn, suggestion_id, mine)
                 raise
 
     def _decide(
@@ -229,21 +233,13 @@ class CodingsMixin(ProjectCore):
         coder: str,
         code: str | None,
         span: tuple[int, int] | None,
+        mine: str | None,
     ) -> str:
-        sug = conn.execute(
-            sa.select(
-                suggestions,
-                segments.c.document_id,
-                segments.c.start.label("s"),
-                segments.c.end.label("e"),
-                segments.c.retired,
-            )
-            .join(segments, segments.c.id == suggestions.c.segment_id)
-            .where(suggestions.c.id == suggestion_id)
-        ).first()
-        if sug is None:
-            raise StoreError(f"no suggestion '{suggestion_id}'")
-        _refuse_if_decided(conn, suggestion_id)
+        """The decision in ``conn``; ``mine`` (blind coding): the coder id whose decisions alone count."""
+        if mine is None:
+            _take(conn, suggestion_id)
+        sug = _suggestion(conn, suggestion_id)
+        _refuse_if_decided(conn, suggestion_id, mine, pair=(sug.segment_id, sug.code_id))
         if sug.retired:  # its offsets belong to a text that is gone (a suggestion made stale by a newer
             # suggestion pass, on the same text, may still be decided)
             raise StoreError(
@@ -280,16 +276,7 @@ class CodingsMixin(ProjectCore):
                 created_at=now(),
             )
         )
-        conn.execute(suggestions.update().where(suggestions.c.id == suggestion_id).values(status="decided"))
-        conn.execute(  # the pair is settled: a newer pass's suggestion for it must not stay pending
-            suggestions.update()
-            .where(
-                suggestions.c.segment_id == sug.segment_id,
-                suggestions.c.code_id.in_({sug.code_id, final}),
-                suggestions.c.status == "pending",
-            )
-            .values(status="stale")
-        )
+        _settle(conn, sug, final)
         self._log(
             conn,
             coder,
@@ -301,12 +288,69 @@ class CodingsMixin(ProjectCore):
         return decision_id
 
 
-def _refuse_if_decided(conn: Connection, suggestion_id: str) -> None:
-    prior = conn.execute(
+def _suggestion(conn: Connection, suggestion_id: str) -> sa.Row:
+    """The suggestion with its segment's document, span and whether it is retired."""
+    sug = conn.execute(
+        sa.select(
+            suggestions,
+            segments.c.document_id,
+            segments.c.start.label("s"),
+            segments.c.end.label("e"),
+            segments.c.retired,
+        )
+        .join(segments, segments.c.id == suggestions.c.segment_id)
+        .where(suggestions.c.id == suggestion_id)
+    ).first()
+    if sug is None:
+        raise StoreError(f"no suggestion '{suggestion_id}'")
+    return sug
+
+
+def _settle(conn: Connection, sug: sa.Row, final: str) -> None:
+    """The suggestion is decided, and its pair settled: a newer pass's suggestion for the same
+    segment and code must not stay pending."""
+    conn.execute(suggestions.update().where(suggestions.c.id == sug.id).values(status="decided"))
+    conn.execute(
+        suggestions.update()
+        .where(
+            suggestions.c.segment_id == sug.segment_id,
+            suggestions.c.code_id.in_({sug.code_id, final}),
+            suggestions.c.status == "pending",
+        )
+        .values(status="stale")
+    )
+
+
+def _take(conn: Connection, suggestion_id: str) -> None:
+    """Mark the suggestion decided as this transaction's first write, or refuse because someone else
+    was first (the update waits for their transaction, so two deciders never both pass)."""
+    taken = conn.execute(
+        suggestions.update()
+        .where(suggestions.c.id == suggestion_id, suggestions.c.status != "decided")
+        .values(status="decided")
+    ).rowcount
+    if not taken:
+        _refuse_if_decided(conn, suggestion_id)
+
+
+def _refuse_if_decided(
+    conn: Connection, suggestion_id: str, coder_id: str | None = None, *, pair: tuple[str, str] | None = None
+) -> None:
+    """Refuse a decision on a suggestion already decided (by ``coder_id`` only, when given); with
+    ``pair`` (segment, code), also when another suggestion of the pair was decided (an older pass's
+    suggestion and the newer one that replaced it are one question)."""
+    same = decisions.c.suggestion_id == suggestion_id
+    if pair is not None:
+        of_pair = sa.select(suggestions.c.id).where(
+            suggestions.c.segment_id == pair[0], suggestions.c.code_id == pair[1]
+        )
+        same = sa.or_(same, decisions.c.suggestion_id.in_(of_pair))
+    q = (
         sa.select(coders.c.name, decisions.c.action, decisions.c.created_at)
         .join(coders, coders.c.id == decisions.c.coder_id)
-        .where(decisions.c.suggestion_id == suggestion_id)
-    ).first()
+        .where(same)
+    )
+    prior = conn.execute(q if coder_id is None else q.where(decisions.c.coder_id == coder_id)).first()
     if prior is not None:
         raise StoreError(
             f"suggestion {suggestion_id} was already decided ({prior.action}) by {prior.name} "

@@ -158,7 +158,9 @@ class EditsMixin(ProjectCore):
 
     def _reverse_decision(self, conn: Connection, entry: sa.Row) -> tuple[list[int], str]:
         decision = conn.execute(
-            sa.select(decisions).where(decisions.c.suggestion_id == entry.entity_id)
+            sa.select(decisions)
+            .join(coders, coders.c.id == decisions.c.coder_id)
+            .where(decisions.c.suggestion_id == entry.entity_id, coders.c.name == entry.coder)
         ).first()
         if decision is None:
             raise StoreError(f"suggestion '{entry.entity_id}' has no decision any more; nothing to undo")
@@ -179,9 +181,14 @@ class EditsMixin(ProjectCore):
             .join(suggestions, suggestions.c.segment_id == segments.c.id)
             .where(suggestions.c.id == entry.entity_id)
         ).scalar()
-        status = "stale" if retired else "pending"
+        others = conn.execute(  # blind coding: other coders' decisions on it stay
+            sa.select(decisions.c.id).where(decisions.c.suggestion_id == entry.entity_id)
+        ).first()
+        status = "stale" if retired else ("decided" if others else "pending")
         conn.execute(suggestions.update().where(suggestions.c.id == entry.entity_id).values(status=status))
-        again = "is pending again" if status == "pending" else "is undone (its text was replaced since)"
+        again = {"pending": "is pending again", "decided": "is yours to decide again"}.get(
+            status, "is undone (its text was replaced since)"
+        )
         return covered, f"your {entry.action} of '{decision.code_id}' {again}"
 
 

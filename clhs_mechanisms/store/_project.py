@@ -8,9 +8,12 @@ from ._edits import EditsMixin
 from ._exchange import ExchangeMixin
 from ._reads import ReadsMixin
 from ._suggestions import SuggestionsMixin
+from ._team import TeamMixin
 
 
-class Project(DocumentsMixin, CodingsMixin, EditsMixin, SuggestionsMixin, ReadsMixin, ExchangeMixin):
+class Project(
+    DocumentsMixin, CodingsMixin, EditsMixin, SuggestionsMixin, ReadsMixin, ExchangeMixin, TeamMixin
+):
     """A coding project: its database and the operations every interface shares.
 
     Open one with :meth:`open` (or create one with :meth:`init`); use it as a context manager

@@ -7,7 +7,9 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 3  # 2: the audit log refuses REPLACE on SQLite; 3: documents keep their reader warnings
+SCHEMA_VERSION = 4
+# 2: the audit log refuses REPLACE on SQLite; 3: documents keep their reader warnings; 4: coders sign in
+# (password hash, role), one decision per suggestion *per coder* (blind double coding), coding modifiers
 
 metadata = sa.MetaData()
 
@@ -33,6 +35,8 @@ coders = sa.Table(
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     sa.Column("kind", sa.String(10), nullable=False),  # human | model
     sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("password_hash", sa.Text),  # scrypt, for signing in to the app in team mode
+    sa.Column("role", sa.String(20), nullable=False, server_default="coder"),  # coder | adjudicator
 )
 codebooks = sa.Table(
     "codebooks",
@@ -138,17 +142,19 @@ codings = sa.Table(
     sa.Column("context_after", sa.Text, nullable=False),
     sa.Column("status", sa.String(20), nullable=False),  # active | deleted | orphaned
     sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("modifiers", sa.Text, nullable=False, server_default="{}"),  # JSON: modifier -> value
 )
 decisions = sa.Table(
     "decisions",
     metadata,
     _id(),
-    sa.Column("suggestion_id", sa.String(36), sa.ForeignKey("suggestions.id"), nullable=False, unique=True),
+    _fk("suggestion_id", "suggestions.id"),
     _fk("coder_id", "coders.id"),
     sa.Column("action", sa.String(20), nullable=False),  # accept | reject | edit
     sa.Column("code_id", sa.String(200), sa.ForeignKey("codes.code_id")),
     _fk("coding_id", "codings.id", nullable=True),
     sa.Column("created_at", sa.String(32), nullable=False),
+    sa.UniqueConstraint("suggestion_id", "coder_id", name="uq_decisions_suggestion_coder"),
 )
 memos = sa.Table(
     "memos",
@@ -205,7 +211,31 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: lambda conn: conn.exec_driver_sql(  # 3: reader warnings
         "ALTER TABLE documents ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]'"
     ),
+    3: lambda conn: _to_4(conn),
 }
+
+
+def _to_4(conn: Connection) -> None:
+    """Coders gain a password hash and a role, codings their modifiers, and a suggestion may have one
+    decision per coder (the table is rebuilt on SQLite, which cannot drop a UNIQUE constraint)."""
+    conn.exec_driver_sql("ALTER TABLE coders ADD COLUMN password_hash TEXT")
+    conn.exec_driver_sql("ALTER TABLE coders ADD COLUMN role VARCHAR(20) NOT NULL DEFAULT 'coder'")
+    conn.exec_driver_sql("ALTER TABLE codings ADD COLUMN modifiers TEXT NOT NULL DEFAULT '{}'")
+    if conn.dialect.name == "sqlite":
+        for index in ("ix_decisions_coder_id", "ix_decisions_coding_id"):
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index}")
+        conn.exec_driver_sql("ALTER TABLE decisions RENAME TO decisions_v3")
+        decisions.create(conn)
+        columns = ", ".join(c.name for c in decisions.columns)
+        conn.exec_driver_sql(f"INSERT INTO decisions ({columns}) SELECT {columns} FROM decisions_v3")
+        conn.exec_driver_sql("DROP TABLE decisions_v3")
+    else:
+        conn.exec_driver_sql("ALTER TABLE decisions DROP CONSTRAINT decisions_suggestion_id_key")
+        conn.exec_driver_sql(
+            "ALTER TABLE decisions ADD CONSTRAINT uq_decisions_suggestion_coder "
+            "UNIQUE (suggestion_id, coder_id)"
+        )
+        conn.exec_driver_sql("CREATE INDEX ix_decisions_suggestion_id ON decisions (suggestion_id)")
 
 
 def create_schema(conn: Connection) -> None:

@@ -88,10 +88,15 @@ class SuggestionsMixin(ProjectCore):
         return len(rows)
 
     def suggestions(
-        self, *, status: str | None = "pending", ids: Sequence[str] | None = None
+        self,
+        *,
+        status: str | None = "pending",
+        ids: Sequence[str] | None = None,
+        for_coder: str | None = None,
     ) -> pd.DataFrame:
         """Suggestions (of ``status``; only ``ids`` if given) with their segment's document, text,
-        speaker and case."""
+        speaker and case. ``for_coder``: what that coder has still to review, which with blind coding
+        (the ``blind`` setting) includes suggestions others decided but they did not."""
         q = (
             sa.select(
                 suggestions.c.id,
@@ -118,7 +123,18 @@ class SuggestionsMixin(ProjectCore):
             )
             .order_by(documents.c.name, segments.c.idx, suggestions.c.code_id)
         )
-        if status is not None:
+        if for_coder is not None and self.blind:
+            decided_by_them = sa.select(decisions.c.id).where(
+                decisions.c.suggestion_id == suggestions.c.id,
+                decisions.c.coder_id == coders.c.id,
+                coders.c.name == for_coder.strip(),
+            )
+            q = q.where(
+                suggestions.c.status.in_(("pending", "decided")),
+                segments.c.retired.is_(False),
+                ~sa.exists(decided_by_them),
+            )
+        elif status is not None:
             q = q.where(suggestions.c.status == status)
         if ids is not None:
             q = q.where(suggestions.c.id.in_(list(ids)))

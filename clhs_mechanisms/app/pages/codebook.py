@@ -10,7 +10,7 @@ from clhs_mechanisms.markdown import escape_markdown
 
 project = state.project()
 codebook = project.codebook
-codings = state.frame("codings")
+codings = state.visible(state.frame("codings"))
 st.title(f"Codebook · {escape_markdown(codebook.title)} {escape_markdown(codebook.version)}")
 st.caption(escape_markdown(codebook.unit))
 

@@ -19,7 +19,7 @@ codebook = project.codebook
 st.title("Documents")
 
 docs = state.frame("documents")
-codings = state.frame("codings")
+codings = state.visible(state.frame("codings"))
 attrs = pd.DataFrame(list(docs["attributes"]), index=docs.index)
 table = pd.concat(
     [docs[["name", "kind", "case", "segments"]], attrs.reindex(columns=["role", "site", "network"])], axis=1
@@ -133,7 +133,7 @@ if not mine.empty:
             state.report_error(exc)
 
 st.subheader("Memos")
-memos = state.frame("memos")
+memos = state.visible(state.frame("memos"))
 memos = memos[(memos["target_type"] == "document") & (memos["target_id"] == name)]
 for m in memos.itertuples():
     st.markdown(

@@ -14,6 +14,9 @@ from clhs_mechanisms.interop import codebook_doc, matrix, refi_export, tables, t
 project = state.project()
 codebook = project.codebook
 st.title("Export")
+if not state.sees_everything():
+    st.info("This project codes blind: exports hold everyone's codings, so only an adjudicator exports.")
+    st.stop()
 
 
 def _via_file(write, suffix: str) -> bytes:

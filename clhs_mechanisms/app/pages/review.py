@@ -72,10 +72,11 @@ def _model(path: str, version: str):
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _queue(path: str, change: int, live_updates: int, mode: str, code: str | None):
+def _queue(path: str, change: int, live_updates: int, mode: str, code: str | None, coder: str | None):
     """The whole review order for these choices, by the live scores (see ``Trainer``); recomputed
-    only when the project or the live scores change."""
-    return review_queue(trainer().apply(state.frame("suggestions"), path), mode=mode, limit=None, code=code)
+    only when the project or the live scores change. With blind coding, what ``coder`` has not decided."""
+    pending = state.frame("suggestions", for_coder=coder) if coder else state.frame("suggestions")
+    return review_queue(trainer().apply(pending, path), mode=mode, limit=None, code=code)
 
 
 per_code = _progress(state.project_dir(), state.version())
@@ -121,7 +122,7 @@ if review is not None:
     review.retrain_every = int(every)
 skipped = review.skipped if review else st.session_state.setdefault("skipped", set())
 trainer().ensure_live(state.project_dir(), info, state.frame("documents_under_review"))
-items = _queue(state.project_dir(), state.version(), trainer().updates, mode, only_code)
+items = _queue(state.project_dir(), state.version(), trainer().updates, mode, only_code, state.coder())
 items = items[~items["id"].isin(skipped)] if skipped else items
 
 
