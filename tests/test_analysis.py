@@ -626,7 +626,7 @@ def _h(id_, mechanism, outcome, contrast=(), expected="positive", unit="segment"
 
 
 def test_hypothesis_verdicts():
-    cod, segs = _hypothesis_data()
+    cod, segs = _hypothesis_data(n_docs=12)  # the verdict's case-level test needs 5+ documents
     hyps = [
         _h("H1", ["ppi_registry"], ["mot_help"], ["mot_credit"]),
         _h("H2", ["mot_credit"], ["mot_help"]),
@@ -649,7 +649,7 @@ def test_hypothesis_verdicts():
     assert t.loc["H4", "verdict"] == "not enough data" and t.loc["H4", "n_outcome"] == 0
     assert t.loc["H5", "verdict"] == "not enough data"  # four documents cannot show anything
     assert "lift" in t.loc["H1", "reason"] and "Fisher p" in t.loc["H1", "reason"]
-    assert (t["q_value"] >= t["p_value"]).all()
+    assert (t["fisher_q"] >= t["fisher_p"]).all() and (t["cluster_q"] >= t["cluster_p"]).all()
     pairs = hypothesis_pairs(cod, segs, None, hyps[:1])
     assert pairs["role"].tolist() == ["mechanism-outcome", "mechanism-contrast", "contrast-outcome"]
 
@@ -840,10 +840,13 @@ def test_cli_cooccur(run, tmp_path):
 def test_cli_hypotheses(run, tmp_path):
     result = run("hypotheses", "--coder", "ana", "--output-dir", str(tmp_path / "h"))
     assert result.exit_code == 0, result.output
-    assert "H1" in result.output and "supported" in result.output
+    assert "H1" in result.output and "not enough data" in result.output
     table = pd.read_csv(tmp_path / "h" / "hypotheses.csv")
-    assert table.loc[0, "verdict"] == "supported" and table.loc[0, "n_both"] == 8
-    assert "**supported**" in (tmp_path / "h" / "hypotheses.md").read_text(encoding="utf-8")
+    # four participants: Fisher's test on the segments supports H1, the case-level test cannot
+    assert table.loc[0, "verdict"] == "not enough data" and table.loc[0, "fisher_verdict"] == "supported"
+    assert table.loc[0, "n_both"] == 8 and table.loc[0, "clusters"] == 4
+    markdown = (tmp_path / "h" / "hypotheses.md").read_text(encoding="utf-8")
+    assert "by Fisher's test alone: supported" in markdown
     assert (tmp_path / "h" / "hypothesis_pairs.csv").exists()
     _one_line_error(run("hypotheses", "--hypothesis", "H9"))
 

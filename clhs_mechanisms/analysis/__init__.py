@@ -66,6 +66,7 @@ from .reliability import (
     pooled_kappa,
     scott_pi,
 )
+from .robustness import hypothesis_robustness, robustness_summary, with_robustness
 from .saturation import document_order, saturation, saturation_point, saturation_summary
 from .significance import (
     ALTERNATIVES,
@@ -133,6 +134,9 @@ __all__ = [
     "gwet_ac1",
     "hypotheses_markdown",
     "hypothesis_pairs",
+    "hypothesis_robustness",
+    "robustness_summary",
+    "with_robustness",
     "incidence",
     "krippendorff_alpha",
     "machine_agreement",

@@ -13,6 +13,8 @@ The 2x2 table of a pair::
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -198,6 +200,27 @@ def too_small(N: object, n1: object, n2: object, *, min_count: int = 5, alpha: f
     """Pairs whose counts are too small to say anything (see ``FORMULAS['too_small']``)."""
     n1, n2 = _arrays(n1, n2)
     return (np.minimum(n1, n2) < min_count) | ~(min_attainable_p(N, n1, n2) < alpha)
+
+
+def odds_ratio_interval(
+    N: object, n1: object, n2: object, n12: object, ci: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Woolf's interval of the sample odds ratio: exp(log OR -/+ z * sqrt(sum of 1 / cell)).
+
+    It treats the units as independent (as scipy's ``odds_ratio(kind="sample")`` does); a table
+    with an empty cell gets (0, inf).
+    """
+    if not 0 < ci < 1:
+        raise ClhsError("the interval's coverage must be between 0 and 1 (e.g. 0.95)")
+    N, n1, n2, n12 = np.broadcast_arrays(*_arrays(N, n1, n2, n12))
+    cells = np.stack([n12, n1 - n12, n2 - n12, N - n1 - n2 + n12])
+    z = NormalDist().inv_cdf(0.5 + ci / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_or = np.log(cells[0]) + np.log(cells[3]) - np.log(cells[1]) - np.log(cells[2])
+        se = np.sqrt((1.0 / cells).sum(axis=0))
+        low, high = np.exp(log_or - z * se), np.exp(log_or + z * se)
+    empty = (cells <= 0).any(axis=0)
+    return np.where(empty, 0.0, low), np.where(empty, np.inf, high)
 
 
 def bh_adjust(p: object) -> np.ndarray:

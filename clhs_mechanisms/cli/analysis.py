@@ -332,7 +332,7 @@ def _print_cooccurrence(table: Any, measures: tuple[str, ...], limit: int) -> No
     "--output-dir",
     metavar="DIR",
     default=None,
-    help="Write hypotheses.csv, hypotheses.md and hypothesis_pairs.csv to DIR.",
+    help="Write hypotheses.csv, hypotheses.md, hypothesis_pairs.csv (and hypothesis_robustness.csv) to DIR.",
 )
 @click.option(
     "--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05, show_default=True
@@ -348,6 +348,33 @@ def _print_cooccurrence(table: Any, measures: tuple[str, ...], limit: int) -> No
     "--coder", "coders", multiple=True, metavar="NAME", help="Only these coders' codings (repeatable)."
 )
 @click.option("--hypothesis", "only", multiple=True, metavar="ID", help="Only these hypotheses (repeatable).")
+@click.option(
+    "--permutations",
+    type=click.IntRange(1),
+    default=1000,
+    show_default=True,
+    help="Random sign vectors of the case-level test.",
+)
+@click.option(
+    "--bootstrap",
+    "n_boot",
+    type=click.IntRange(0),
+    default=1000,
+    show_default=True,
+    help="Bootstrap samples of cases for the effects' intervals.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--robustness",
+    is_flag=True,
+    help="Also test each coder alone, each stratum (--by), without each case, and the machine's suggestions.",
+)
+@click.option(
+    "--by",
+    multiple=True,
+    metavar="ATTRIBUTE[=VALUE]",
+    help="Strata for --robustness (repeatable; default: network, site and role).",
+)
 @project_option
 @user_errors
 def hypotheses(
@@ -356,85 +383,105 @@ def hypotheses(
     min_count: int,
     coders: tuple[str, ...],
     only: tuple[str, ...],
+    permutations: int,
+    n_boot: int,
+    seed: int,
+    robustness: bool,
+    by: tuple[str, ...],
     project_dir: str | None,
 ) -> None:
     """Test the codebook's mechanism hypotheses on the project's codings: numbers and a verdict each."""
-    from ..analysis.hypotheses import evaluate_hypotheses, hypothesis_pairs
+    from ..analysis.hypotheses import Options, evaluate_prepared, prepare, prepared_pairs
+    from ..analysis.robustness import hypothesis_robustness, with_robustness
     from ..analysis.units import Frames
     from ..errors import ClhsError
 
+    robustness = robustness or bool(by)
     with open_project(project_dir) as project:
         frames = Frames.from_project(project)
         codebook = project.codebook
+        suggestions = project.suggestions(status=None) if robustness else None
     hyps = list(codebook.hypotheses)
-    if only:
-        known = {h.id for h in hyps}
-        for h in only:
-            if h not in known:
-                raise ClhsError(
-                    f"no hypothesis '{h}' in the codebook (hypotheses: {', '.join(sorted(known))})"
-                )
-        hyps = [h for h in hyps if h.id in only]
-    kw = {"alpha": alpha, "min_count": min_count, "coders": list(coders) or None}
-    table = evaluate_hypotheses(
-        frames.codings, frames.segments, frames.documents, hyps, codebook=codebook, **kw
-    )
-    pairs = hypothesis_pairs(frames.codings, frames.segments, frames.documents, hyps, **kw)
+    known = {h.id for h in hyps}
+    for h in only:
+        if h not in known:
+            raise ClhsError(f"no hypothesis '{h}' in the codebook (hypotheses: {', '.join(sorted(known))})")
+    hyps = [h for h in hyps if h.id in only] if only else hyps
+    data = (frames.codings, frames.segments, frames.documents, hyps)
+    kw = {
+        "alpha": alpha,
+        "min_count": min_count,
+        "coders": list(coders) or None,
+        "permutations": permutations,
+    }
+    o = Options(alpha=alpha, min_count=min_count, permutations=permutations, n_boot=n_boot, seed=seed)
+    prep = prepare(*data, codebook=codebook, coders=kw["coders"])
+    table, pairs = evaluate_prepared(prep, o), prepared_pairs(prep, o)
+    robust = None
+    if robustness:
+        robust = hypothesis_robustness(
+            *data,
+            codebook=codebook,
+            by=list(by) or None,
+            suggestions=suggestions,
+            n_boot=n_boot,
+            seed=seed,
+            **kw,
+        )
+        table = with_robustness(table, robust)
+    _print_hypotheses(table)
+    if output_dir:
+        _write_hypotheses(Path(output_dir), table, pairs, robust)
+
+
+def _print_hypotheses(table: Any) -> None:
+    """The verdict table, each verdict's reason (and robustness), and the methods."""
+
+    def ci(name: str, digits: int) -> list[str]:
+        return [
+            f"{format_number(x, digits)} [{format_number(lo, digits)}, {format_number(hi, digits)}]"
+            for x, lo, hi in zip(table[name], table[f"{name}_low"], table[f"{name}_high"])
+        ]
+
+    shown = table.assign(rd=ci("effect_rd", 3), odds=ci("effect_or", 2))
     print_table(
-        table,
-        [
-            "hypothesis",
-            "unit",
-            "N",
-            "n_mechanism",
-            "n_outcome",
-            "n_both",
-            "p_outcome_given_mechanism",
-            "p_outcome_given_no_mechanism",
-            "lift",
-            "p_value",
-            "q_value",
-            "contrast_q",
-            "verdict",
-        ],
-        [
-            "id",
-            "unit",
-            "N",
-            "mech",
-            "outc",
-            "both",
-            "P(O|M)",
-            "P(O|~M)",
-            "lift",
-            "p",
-            "q",
-            "contrast q",
-            "verdict",
-        ],
+        shown,
+        "hypothesis unit N clusters n_mechanism n_outcome n_both rd odds fisher_p cluster_p cluster_q "
+        "contrast_cluster_q verdict".split(),
+        "id unit N cases mech outc both".split()
+        + ["RD [95%]", "OR [95%]", "Fisher p", "case p", "q", "contrast q", "verdict"],
     )
     click.echo("")
     for r in table.to_dict("records"):
         click.echo(f"{r['hypothesis']} {r['label']}: {r['verdict']}: {r['reason']}")
         if r["caveat"]:
             click.echo(f"    caveat: {r['caveat']}")
-    click.echo(f"\np, q: {table.attrs['test']}; q: {table.attrs['adjust']}; alpha {alpha}")
-    if output_dir:
-        _write_hypotheses(Path(output_dir), table, pairs)
+        for key, name in (("coders", "coders"), ("strata", "strata"), ("leave_one_out", "without one case")):
+            if r.get(f"robust_{key}"):
+                click.echo(f"    {name}: {r[f'robust_{key}']}")
+        if r.get("robust_machine"):
+            click.echo(f"    machine's suggestions as codings: {r['robust_machine']}")
+    a = table.attrs
+    click.echo(
+        f"\nverdict and case p: {a['test']}; Fisher p: {a['plain_test']}; q: {a['adjust']}; "
+        f"alpha {a['alpha']}"
+        f"\nRD, OR: {a['effect']} ({a['n_boot']} samples, seed {a['seed']}); cases: {a['clusters']}"
+    )
 
 
-def _write_hypotheses(out: Path, table: Any, pairs: Any) -> None:
-    """Save the verdicts (CSV and Markdown) and the per-pair numbers behind them to ``out``."""
+def _write_hypotheses(out: Path, table: Any, pairs: Any, robust: Any) -> None:
+    """Save the verdicts (CSV and Markdown), the per-pair numbers behind them and the robustness table."""
     from ..analysis.hypotheses import hypotheses_markdown
 
     out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "hypotheses.csv", index=False)
-    pairs.to_csv(out / "hypothesis_pairs.csv", index=False)
-    (out / "hypotheses.md").write_text(hypotheses_markdown(table), encoding="utf-8")
-    click.echo(
-        f"wrote {out / 'hypotheses.csv'}, {out / 'hypotheses.md'}, {out / 'hypothesis_pairs.csv'}",
-        err=True,
-    )
+    written = [out / "hypotheses.csv", out / "hypotheses.md", out / "hypothesis_pairs.csv"]
+    table.to_csv(written[0], index=False)
+    written[1].write_text(hypotheses_markdown(table), encoding="utf-8")
+    pairs.to_csv(written[2], index=False)
+    if robust is not None:
+        written.append(out / "hypothesis_robustness.csv")
+        robust.to_csv(written[-1], index=False)
+    click.echo("wrote " + ", ".join(map(str, written)), err=True)
 
 
 # -- saturation ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import streamlit as st
 
 from clhs_mechanisms.analysis.cooccurrence import cooccurrence, cooccurrence_network, cooccurrence_quotes
 from clhs_mechanisms.analysis.hypotheses import evaluate_hypotheses
+from clhs_mechanisms.analysis.robustness import hypothesis_robustness, with_robustness
 from clhs_mechanisms.analysis.significance import FORMULAS, MEASURES
 from clhs_mechanisms.analysis.units import COOCCURRENCE_UNITS
 from clhs_mechanisms.app import state
@@ -189,30 +190,75 @@ if len(nodes):
     n2.caption(f"{len(nodes)} codes (size = frequency), {len(edges)} edges with {measure} ≥ {threshold:.3f}")
 
 st.subheader("Mechanism hypotheses")
-try:
-    hyp = evaluate_hypotheses(
-        codings, segments, documents, codebook.hypotheses, codebook=codebook, coders=coders or None
+robust = st.toggle(
+    "Robustness: each coder alone, each network, site and role, without each case, the machine's suggestions",
+    key="co_robust",
+    help="Re-tests every hypothesis in each variant (a few seconds on a large project).",
+)
+
+
+@st.cache_data(max_entries=8, show_spinner="Testing the hypotheses…")
+def _hypotheses(path: str, change: int, coders: tuple[str, ...], docs: tuple[str, ...], robust: bool):
+    """The hypothesis table (with the robustness columns) and the robustness table, or None."""
+    chosen = codings[codings["document"].isin(docs)]
+    data = (chosen, segments, documents, codebook.hypotheses)
+    table = evaluate_hypotheses(*data, codebook=codebook, coders=list(coders) or None)
+    if not robust:
+        return table, None
+    suggestions = state.frame("suggestions", status=None)
+    variants = hypothesis_robustness(
+        *data, codebook=codebook, coders=list(coders) or None, suggestions=suggestions
     )
-    st.dataframe(
-        hyp[
-            [
-                c
-                for c in [
-                    "hypothesis",
-                    "label",
-                    "unit",
-                    "N",
-                    "n_mechanism",
-                    "n_outcome",
-                    "n_both",
-                    "verdict",
-                    "reason",
-                ]
-                if c in hyp
-            ]
-        ],
-        hide_index=True,
-        width="stretch",
+    return with_robustness(table, variants), variants
+
+
+def _interval(t: pd.DataFrame, name: str) -> list[str]:
+    return [
+        f"{x:.2f} [{lo:.2f}, {hi:.2f}]" for x, lo, hi in zip(t[name], t[f"{name}_low"], t[f"{name}_high"])
+    ]
+
+
+try:
+    hyp, variants = _hypotheses(
+        state.project_dir(), state.version(), tuple(coders), tuple(sorted(set(codings["document"]))), robust
     )
 except ClhsError as exc:
     st.info(escape_markdown(str(exc)))
+else:
+    shown = hyp.assign(
+        **{
+            "risk difference [95%]": _interval(hyp, "effect_rd"),
+            "odds ratio [95%]": _interval(hyp, "effect_or"),
+        }
+    )
+    columns = ["hypothesis", "label", "unit", "N", "clusters", "n_mechanism", "n_outcome", "n_both"]
+    columns += ["risk difference [95%]", "odds ratio [95%]", "fisher_p", "cluster_p", "cluster_q", "verdict"]
+    columns += [
+        "fisher_verdict",
+        "robust_coders",
+        "robust_strata",
+        "robust_leave_one_out",
+        "robust_machine",
+        "reason",
+    ]
+    st.dataframe(
+        shown[[c for c in columns if c in shown]].rename(
+            columns={"clusters": "cases", "cluster_p": "case p"}
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    a = hyp.attrs
+    st.caption(
+        f"Verdict and case p: {a['test']}. Fisher p: {a['plain_test']}. q: {a['adjust']}. "
+        f"Effects: {a['effect']} ({a['n_boot']} samples). Cases: {a['clusters']}. Method: docs/hypotheses.md."
+    )
+    if variants is not None:
+        with st.expander("Every variant (coder, stratum, left-out case, machine)"):
+            st.dataframe(variants, hide_index=True, width="stretch")
+            st.download_button(
+                "Download robustness (CSV)",
+                variants.to_csv(index=False),
+                file_name="hypothesis_robustness.csv",
+                mime="text/csv",
+            )
