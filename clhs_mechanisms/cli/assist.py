@@ -147,6 +147,45 @@ def queue(
 
 
 @main.command()
+@click.argument("suggestion_id")
+@click.option(
+    "--similar",
+    type=click.IntRange(0, 20),
+    default=3,
+    show_default=True,
+    help="How many similar coded passages to show.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@project_option
+@user_errors
+def explain(suggestion_id: str, similar: int, as_json: bool, project_dir: str | None) -> None:
+    """Why a suggestion was made: matched cues and terms, similar coded passages, the context's share."""
+    from dataclasses import asdict
+
+    from ..explain import explain_suggestion, readable_components
+
+    with open_project(project_dir) as project:
+        why = explain_suggestion(project, suggestion_id, k=similar)
+    if as_json:
+        click.echo(json.dumps(asdict(why), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{why.code} on: {why.text}")
+    click.echo(
+        f"score {why.score:.2f} (threshold {why.threshold:.2f}); "
+        + ", ".join(f"{k} {v:.2f}" for k, v in readable_components(why.components).items())
+    )
+    click.echo(why.context)
+    for ev in why.evidence:
+        click.echo(f"  evidence: '{ev['text']}' ({ev['why']})")
+    if not why.evidence:
+        click.echo(
+            "  evidence: no cue or material term (the score rests on the whole wording or the context)"
+        )
+    for ex in why.exemplars:
+        click.echo(f"  similar ({ex.similarity:.2f}, {ex.source}): {ex.text}")
+
+
+@main.command()
 @click.option("--gold", "gold", required=True, metavar="FILE.jsonl", help="Gold segments to evaluate on.")
 @click.option(
     "--train",
