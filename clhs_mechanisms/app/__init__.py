@@ -35,6 +35,7 @@ def main() -> None:
         st.Page(PAGES / "documents.py", title="Documents"),
         st.Page(PAGES / "codebook.py", title="Codebook"),
         st.Page(PAGES / "cooccurrence.py", title="Co-occurrence"),
+        st.Page(PAGES / "mechanisms.py", title="Mechanism map"),
         st.Page(PAGES / "agreement.py", title="Agreement"),
         st.Page(PAGES / "export.py", title="Export"),
     ]

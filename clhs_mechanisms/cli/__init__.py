@@ -7,7 +7,7 @@ one module per area; importing them registers them on ``main``.
 
 from __future__ import annotations
 
-from . import agreement, analysis, app, assist, interop, project, review, team  # noqa: F401  (registers commands)
+from . import agreement, analysis, app, assist, interop, mechanisms, project, review, team  # noqa: F401  (registers commands)
 from .common import main
 
 __all__ = ["main"]
