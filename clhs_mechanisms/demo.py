@@ -15,6 +15,9 @@ from .store import DB_NAME, Project
 GOLD_CODER = "gold"
 
 
+DEMO_NAME = "CLHS mechanisms demo"  # the project name by which `clhs demo` knows its own demo again
+
+
 def _fresh(directory: Path, force: bool) -> None:
     if not directory.exists() or not any(directory.iterdir()):
         return
@@ -56,7 +59,7 @@ def run_demo(
     corpus = shipped_corpus_path()
     _fresh(directory, force)
     codebook = load_codebook(shipped_codebook_path())
-    project = Project.init(directory, codebook, name="CLHS mechanisms demo")
+    project = Project.init(directory, codebook, name=DEMO_NAME)
     echo(
         f"1. codebook: {codebook.title} {codebook.version}: {len(codebook.domains)} domains, "
         f"{len(codebook)} codes, {len(codebook.hypotheses)} hypotheses"

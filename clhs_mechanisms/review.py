@@ -108,13 +108,18 @@ class ReviewSession:
         return None if order.empty else self.item(order.iloc[0])
 
     def item(self, suggestion: Mapping[str, Any] | pd.Series) -> ReviewItem:
-        """A suggestion row with its context."""
+        """A suggestion row with its context: the segments around it in an interview; in literature,
+        only those of the same excerpt (the next row of a table is another paper, not context)."""
         row = dict(suggestion)
         segs = self.project.segments(document=row["document"]).reset_index(drop=True)
         at = segs.index[segs["id"] == row["segment_id"]]
         if not len(at):
             return ReviewItem(row)
         pos = int(at[0])
+        row["kind"] = segs["kind"].iloc[pos]
+        if row["kind"] == "literature":
+            segs = segs[segs["turn"] == segs["turn"].iloc[pos]].reset_index(drop=True)
+            pos = int(segs.index[segs["id"] == row["segment_id"]][0])
         pick = ["start", "end", "text", "speaker"]
         before = segs.iloc[max(0, pos - 2) : pos][pick].to_dict("records")
         after = segs.iloc[pos + 1 : pos + 3][pick].to_dict("records")

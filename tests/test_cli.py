@@ -141,9 +141,14 @@ def test_demo_builds_a_project_from_the_shipped_corpus(run, tmp_path):
     assert (
         info["codings"] > 1000 and "hypotheses H1-H10" in result.output and "Cohen's kappa" in result.output
     )
-    again = run("demo", str(tmp_path / "demo"), "--no-app")
-    assert again.exit_code == 2 and "--force" in again.output
+    again = run("demo", str(tmp_path / "demo"), "--no-app")  # reopens, rebuilds nothing
+    assert again.exit_code == 0 and "already holds the demo: reopening it" in again.output
+    assert json.loads(run("status", "--json", "--project", str(tmp_path / "demo")).output) == info
     assert run("demo", str(tmp_path / "demo"), "--force", "--no-train", "--no-app").exit_code == 0
+    other = run("init", str(tmp_path / "mine"))
+    assert other.exit_code == 0
+    refused = run("demo", str(tmp_path / "mine"), "--no-app")  # someone's own project: never replaced
+    assert refused.exit_code == 2 and "--force" in refused.output
 
 
 def test_import_with_reader_processes_reports_a_bad_file_in_one_line(run, proj, tmp_path):
@@ -226,3 +231,39 @@ def test_import_workers_die_with_a_killed_importer(tmp_path):
     importer.wait()
     time.sleep(5)
     assert [pid for pid in workers if _alive(pid)] == []
+
+
+def test_sigterm_to_clhs_app_stops_the_streamlit_server_too(proj, tmp_path):
+    """Issue 16: SIGTERM to `clhs app` (or `clhs demo`) left the Streamlit server running."""
+    import signal
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-c", "from clhs_mechanisms.cli import main; main()"]
+    app = subprocess.Popen([*command, "app", "--port", str(port), "--project", str(proj)], cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}/_stcore/health"
+
+    def answers() -> bool:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return True
+        except OSError:
+            return False
+
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not answers():
+            time.sleep(0.3)
+        assert answers(), "the app did not start"
+        app.send_signal(signal.SIGTERM)
+        app.wait(timeout=20)
+        deadline = time.time() + 10
+        while time.time() < deadline and answers():
+            time.sleep(0.3)
+        assert not answers(), "the Streamlit server outlived `clhs app`"
+    finally:
+        if app.poll() is None:
+            app.kill()

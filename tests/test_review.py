@@ -139,3 +139,23 @@ def test_cli_undo_and_coding_commands(pending):
     assert pending.codings()["code"].tolist() == ["mot_credit"]
     nothing = run(main, ["undo", "--coder", "cleo", "--project", project_dir])
     assert nothing.exit_code == 2 and "nothing to undo" in nothing.output
+
+
+def test_a_literature_excerpt_has_no_neighbouring_papers_as_context(project, tmp_path):
+    """Issue 16: an excerpt's context is its own excerpt, never the table's next row."""
+    table = tmp_path / "lit.csv"
+    table.write_text(
+        "id,authors,year,text\n"
+        "L1,Okafor A,2020,Registries feed care and research. Centres share data monthly.\n"
+        "L2,Lee B,2021,Families join because others helped them.\n",
+        encoding="utf-8",
+    )
+    list(import_paths(project, [table]))
+    segs = project.segments(codable_only=True)
+    project.add_suggestions(
+        [{"segment_id": segs.id.iloc[-1], "code": "mot_help", "score": 0.6}],
+        method="cues",
+        model_version=None,
+    )
+    item = ReviewSession(project, "ana").next(project.suggestions())
+    assert (item.suggestion["kind"], item.before, item.after) == ("literature", (), ())

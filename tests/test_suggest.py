@@ -469,3 +469,24 @@ def test_a_foreign_state_with_matching_hashes_is_refused_in_one_line(tmp_path, m
     with pytest.raises(ClhsError, match="model state does not belong to the 'ensemble' suggester") as err:
         load_model(tmp_path / "m", mini_codebook)
     assert "\n" not in str(err.value) and err.value.hint == "clhs train"
+
+
+def test_a_state_with_untrusted_types_is_refused_in_one_line(tmp_path, mini_codebook, mini_training):
+    """A state holding a type outside the trusted list (here fractions.Fraction), hashes matching."""
+    import fractions
+    import hashlib
+
+    import skops.io as sio
+
+    from clhs_mechanisms.suggest.persist import STATE_FILE
+
+    clf = CodeClassifier(mini_codebook, cv=0).fit(mini_training)
+    meta_path = save_model(clf, tmp_path / "m", codebook=mini_codebook, training_hash="x")
+    state = tmp_path / "m" / STATE_FILE
+    sio.dump({"members": fractions.Fraction(1, 3)}, state)
+    meta = json.loads(meta_path.read_text())
+    meta["files"][STATE_FILE] = hashlib.sha256(state.read_bytes()).hexdigest()
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ClhsError, match="untrusted types: refusing to load") as err:
+        load_model(tmp_path / "m", mini_codebook)
+    assert "\n" not in str(err.value) and "Fraction" in str(err.value)

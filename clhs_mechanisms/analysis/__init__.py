@@ -17,12 +17,15 @@ Every measure and statistic names its formula (``FORMULAS``, ``STATISTICS`` and 
 
 Modules: ``units`` (coding units, incidence), ``significance`` (pair measures and tests),
 ``cooccurrence``, ``hypotheses``, ``saturation``, ``reliability`` (coefficients on a coders x
-units rating matrix) and ``agreement`` (rating tables of a project's codings, the agreement
-table with bootstrap intervals, disagreements, the machine as a coder).
+units rating matrix), ``ratings`` (rating tables of a project's codings), ``agreement`` (the
+agreement table with bootstrap intervals, disagreements, the machine as a coder), ``adjudication``
+(the default coder pair, adjudicated disagreements), ``clustered`` and ``robustness`` (the hypotheses'
+case-level tests and checks) and ``mechanism_map``.
 """
 
 from __future__ import annotations
 
+from .adjudication import adjudications, default_pair, mark_resolved
 from .agreement import (
     ALL_CODES,
     RESAMPLING,
@@ -93,6 +96,9 @@ from .units import (
 )
 
 __all__ = [
+    "adjudications",
+    "default_pair",
+    "mark_resolved",
     "AGREEMENT_UNITS",
     "ALL_CODES",
     "ALTERNATIVES",

@@ -1,17 +1,10 @@
 """Inter-coder agreement in a project: per code (present/absent) and pooled, with bootstrap intervals.
 
-``rating_table`` turns codings into one row per (code, unit) with a 1/0/NaN column per coder
-(NaN: the coder did not rate that document); ``agreement`` computes every statistic of
-``reliability`` per code and pooled over codes, for the group of coders and for each pair, with
-percentile bootstrap intervals; ``disagreements`` lists where coders differ (for adjudication)
-and ``machine_agreement`` treats the assisted-coding suggestions at their thresholds as one
-more coder.
-
-Units (``unit=``, ``AGREEMENT_UNITS``): ``segment``, ``turn``, ``document`` (a code is present
-for a coder when one of the coder's codings of it touches the unit) or ``character`` (as NVivo
-does: every character of a document is a unit; stored as runs of characters with equal
-ratings, each weighted by its length, so a 10,000-character document costs a handful of rows,
-not 10,000).
+``ratings.rating_table`` turns codings into one row per (code, unit) with a 1/0/NaN column per coder;
+``agreement`` computes every statistic of ``reliability`` per code and pooled over codes, for the
+group of coders and for each pair, with percentile bootstrap intervals; ``disagreements`` lists
+where coders differ (for adjudication; ``adjudication`` marks those already settled) and
+``machine_agreement`` treats the assisted-coding suggestions at their thresholds as one more coder.
 
 Bootstrap: the units (or, with ``resample="document"``, whole documents: the default for
 character units, whose runs are not independent) are drawn with replacement ``n_boot``
@@ -21,7 +14,7 @@ are sums over units of per-unit terms, so each replicate is one matrix product.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from itertools import combinations
 from typing import Any
 
@@ -30,6 +23,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import ClhsError
+from .adjudication import mark_resolved, ratings_only
+from .ratings import coverage_of, rating_table, ratings_with_coverage
 from .reliability import (
     GROUP_STATISTICS,
     PAIR_STATISTICS,
@@ -42,121 +37,22 @@ from .reliability import (
     pair_features,
     pair_stats,
 )
-from .units import AGREEMENT_UNITS, assign_units, check_codes, require_codings, select_coders
+from .units import check_codes, require_codings, select_coders
+
+__all__ = [
+    "ALL_CODES",
+    "RESAMPLING",
+    "agreement",
+    "coverage_of",
+    "disagreements",
+    "machine_agreement",
+    "machine_codings",
+    "rating_table",
+]
 
 ALL_CODES = "(all codes)"  # the ``code`` of rows pooled over codes
 RESAMPLING = ("unit", "document")  # what the bootstrap draws
 UNDEFINED = "undefined: expected agreement is 1 (every rating in one category)"
-
-# -- ratings from codings --------------------------------------------------------------------------
-
-
-def coverage_of(
-    codings: pd.DataFrame, coders: Sequence[str], how: str | Mapping[str, Iterable[str]] = "coded"
-) -> dict[str, set[str]]:
-    """Which documents each coder rated: ``coded`` (those with any coding by the coder), ``all``
-    (every document any of them coded), or an explicit mapping coder -> documents."""
-    if isinstance(how, Mapping):
-        out = {c: set(how.get(c, ())) for c in coders}
-    elif how == "coded":
-        out = {c: set(pd.unique(codings.loc[codings["coder"] == c, "document"])) for c in coders}
-    elif how == "all":
-        docs = set(pd.unique(codings["document"]))
-        out = {c: set(docs) for c in coders}
-    else:
-        raise ClhsError(f"unknown coverage '{how}' (use coded, all or a mapping coder -> documents)")
-    for c, docs in out.items():
-        if not docs:
-            raise ClhsError(f"coder '{c}' rated no document")
-    return out
-
-
-def rating_table(
-    codings: pd.DataFrame,
-    segments: pd.DataFrame | None = None,
-    *,
-    coders: Sequence[str],
-    unit: str = "segment",
-    codes: Sequence[str] | None = None,
-    coverage: str | Mapping[str, Iterable[str]] = "coded",
-    texts: Mapping[str, str] | None = None,
-) -> pd.DataFrame:
-    """One row per (code, unit) with each coder's rating: 1 coded, 0 not coded, NaN not rated.
-
-    Columns: ``code``, ``document``, ``unit`` (label), ``start``, ``end``, ``weight`` (1, or the
-    number of characters for character units), then one column per coder. Units are those of
-    every document at least one coder rated; a coder rated the documents in ``coverage``.
-    Character units need ``texts`` (document -> text) for the document lengths.
-    """
-    require_codings(codings)
-    coders = list(dict.fromkeys(coders))
-    if len(coders) < 2:
-        raise ClhsError(
-            f"agreement needs at least two coders; got {len(coders)}" + (f" ({coders[0]})" if coders else "")
-        )
-    if unit not in AGREEMENT_UNITS:
-        raise ClhsError(f"unknown agreement unit '{unit}' (use {', '.join(AGREEMENT_UNITS)})")
-    codings = select_coders(codings, coders)
-    code_list = check_codes(codings, codes)
-    codings = codings[codings["code"].isin(code_list)]
-    cover = coverage_of(codings, coders, coverage)
-    docs = sorted(set().union(*cover.values()))
-    codings = codings[codings["document"].isin(docs)]
-    if unit == "character":
-        table = _character_ratings(codings, coders, code_list, cover, docs, texts)
-    else:
-        table = _ratings_with_coverage(codings, segments, coders, unit, code_list, cover)
-    table.attrs.update(
-        unit=unit, coders=coders, codes=code_list, coverage={c: sorted(v) for c, v in cover.items()}
-    )
-    return table
-
-
-def _character_ratings(
-    codings: pd.DataFrame,
-    coders: list[str],
-    codes: list[str],
-    cover: dict[str, set[str]],
-    docs: list[str],
-    texts: Mapping[str, str] | None,
-) -> pd.DataFrame:
-    if texts is None:
-        raise ClhsError("character units need the document texts (their lengths)")
-    missing = [d for d in docs if d not in texts]
-    if missing:
-        raise ClhsError(f"no text for document '{missing[0]}'")
-    groups = {key: g for key, g in codings.groupby(["code", "document"], sort=False)}
-    rows: list[pd.DataFrame] = []
-    for code in codes:
-        for doc in docs:
-            length = len(texts[doc])
-            g = groups.get((code, doc))
-            if g is None:
-                cuts = np.array([0, length])
-            else:
-                edges = np.concatenate([[0, length], g["start"].to_numpy(), g["end"].to_numpy()])
-                cuts = np.unique(np.clip(edges, 0, length))
-            starts, ends = cuts[:-1], cuts[1:]
-            frame = {
-                "code": code,
-                "document": doc,
-                "unit": [f"{doc}@{s}-{e}" for s, e in zip(starts, ends)],
-                "start": starts,
-                "end": ends,
-                "weight": (ends - starts).astype(np.float64),
-            }
-            for coder in coders:
-                if doc not in cover[coder]:
-                    frame[coder] = np.nan
-                    continue
-                depth = np.zeros(len(cuts))
-                if g is not None:
-                    mine = g[g["coder"] == coder]
-                    np.add.at(depth, np.searchsorted(cuts, np.clip(mine["start"].to_numpy(), 0, length)), 1)
-                    np.add.at(depth, np.searchsorted(cuts, np.clip(mine["end"].to_numpy(), 0, length)), -1)
-                frame[coder] = (np.cumsum(depth)[:-1] > 0).astype(np.float64)
-            rows.append(pd.DataFrame(frame))
-    return pd.concat(rows, ignore_index=True)
 
 
 # -- the agreement table --------------------------------------------------------------------------
@@ -403,13 +299,19 @@ def _point_estimates(V: np.ndarray, w: np.ndarray, unit: str) -> dict[str, float
 
 
 def disagreements(
-    ratings: pd.DataFrame, *, coders: Sequence[str] | None = None, texts: Mapping[str, str] | None = None
+    ratings: pd.DataFrame,
+    *,
+    coders: Sequence[str] | None = None,
+    texts: Mapping[str, str] | None = None,
+    adjudicated: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Where two or more coders rated a unit and did not all agree: the adjudication list.
 
     Columns: ``code``, ``document``, ``unit``, ``start``, ``end``, ``coded_by`` and
-    ``not_coded_by`` (lists of coders), ``not_rated`` (coders who did not rate the unit) and,
-    with ``texts``, the unit's ``text``.
+    ``not_coded_by`` (lists of coders), ``not_rated`` (coders who did not rate the unit),
+    ``resolved`` (an adjudication in ``adjudicated``, as ``adjudication.adjudications`` reads them,
+    settles it), ``resolved_by`` and ``verdict`` (of the latest such adjudication) and, with
+    ``texts``, the unit's ``text``.
     """
     coders = _coder_columns(ratings, coders)
     values = ratings[coders].to_numpy(dtype=np.float64)
@@ -422,6 +324,7 @@ def disagreements(
     sub["coded_by"] = [list(names[r]) for r in yes[mask]]
     sub["not_coded_by"] = [list(names[r]) for r in no[mask]]
     sub["not_rated"] = [list(names[~r]) for r in rated[mask]]
+    sub = mark_resolved(sub, adjudicated)
     if texts is not None:
         sub["text"] = [
             texts.get(d, "")[s:e] if e >= 0 else texts.get(d, "")
@@ -433,37 +336,65 @@ def disagreements(
 # -- the machine as a coder ------------------------------------------------------------------------
 
 
+def _current_latest(suggestions: pd.DataFrame, segments: pd.DataFrame | None) -> pd.DataFrame:
+    """The suggestions on current segments (when ``segments`` has ``id``), the latest per (segment, code)."""
+    sug = suggestions
+    if segments is not None and "id" in segments.columns and "segment_id" in sug.columns:
+        sug = sug[sug["segment_id"].isin(segments["id"])]
+    if "created_at" in sug.columns:
+        sug = sug.sort_values("created_at", kind="stable")
+    key = ["segment_id", "code"] if "segment_id" in sug.columns else ["document", "start", "end", "code"]
+    return sug.drop_duplicates(key, keep="last")
+
+
+def _thresholds(sug: pd.DataFrame, threshold: float | None) -> np.ndarray:
+    """Each suggestion's threshold: ``threshold``, else its ``threshold`` column where set, else
+    ``components["threshold"]``, else 0.5."""
+    if threshold is not None:
+        return np.full(len(sug), float(threshold))
+    out = np.array(
+        [
+            float(c["threshold"]) if isinstance(c, dict) and "threshold" in c else 0.5
+            for c in (sug["components"] if "components" in sug.columns else [None] * len(sug))
+        ]
+    )
+    if "threshold" in sug.columns:
+        given = sug["threshold"].to_numpy(dtype=float)
+        out = np.where(np.isnan(given), out, given)
+    return out
+
+
 def machine_codings(
-    suggestions: pd.DataFrame, *, name: str = "machine", threshold: float | None = None
+    suggestions: pd.DataFrame,
+    *,
+    name: str = "machine",
+    threshold: float | None = None,
+    segments: pd.DataFrame | None = None,
+    settled: set[tuple[str, str]] | None = None,
 ) -> tuple[pd.DataFrame, set[str]]:
     """The suggestions at their thresholds as codings of one coder, and the documents it rated.
 
-    A suggestion counts as a coding when ``score >= threshold``: its own
-    ``components["threshold"]`` (0.5 if it has none) unless ``threshold`` is given. Stale
-    suggestions (superseded by a later run) are ignored. The machine rated every document
-    that has a current suggestion.
+    The machine's view of a (segment, code) pair is its latest suggestion for it, whatever its
+    status: pending, decided (a reviewer's decision does not change what the machine said) or
+    stale where the pair is in ``settled`` ((segment id, code) pairs a human coded: a later
+    suggestion pass skips them, so the stale suggestion is the machine's last score); other stale
+    suggestions were replaced by a later pass that scored the segment again. With ``segments``
+    (with ``id``) only suggestions on current segments count. A suggestion is a coding when
+    ``score >= threshold``: ``threshold`` if given, else its ``threshold`` column, else its own
+    ``components["threshold"]`` (0.5 if it has none). The machine rated every document with a
+    suggestion that counts.
     """
     if len(suggestions) == 0:
         raise ClhsError("the project has no suggestions: run the assisted coding first", hint="clhs suggest")
-    sug = suggestions
+    sug = _current_latest(suggestions, segments)
     if "status" in sug.columns:
-        sug = sug[sug["status"] != "stale"]
+        stale = (sug["status"] == "stale").to_numpy().copy()
+        if settled and "segment_id" in sug.columns:
+            stale &= ~pd.MultiIndex.from_arrays([sug["segment_id"], sug["code"]]).isin(list(settled))
+        sug = sug[~stale]
     if len(sug) == 0:
         raise ClhsError("every suggestion is stale: run the assisted coding again", hint="clhs suggest")
-
-    def limit(components: Any) -> float:
-        if threshold is not None:
-            return float(threshold)
-        if isinstance(components, dict) and "threshold" in components:
-            return float(components["threshold"])
-        return 0.5
-
-    thresholds = (
-        sug["components"].map(limit)
-        if "components" in sug.columns
-        else pd.Series(threshold if threshold is not None else 0.5, index=sug.index)
-    )
-    hit = sug[sug["score"].to_numpy(dtype=float) >= thresholds.to_numpy(dtype=float)]
+    hit = sug[sug["score"].to_numpy(dtype=float) >= _thresholds(sug, threshold)]
     codings = pd.DataFrame(
         {
             "document": hit["document"].to_numpy(),
@@ -475,6 +406,50 @@ def machine_codings(
         }
     )
     return codings, set(pd.unique(sug["document"]))
+
+
+def _unknown_to_machine(people: pd.DataFrame, sug: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
+    """Segments (``document``, ``code``, ``start``, ``end``) where a human coded the code before the
+    machine's last suggestion pass over the document and the machine has no suggestion for it: the
+    pass skipped the pair (it never suggests what a human coded), so the machine's rating is unknown.
+    Empty without the columns that tell (``segment_id``, ``created_at``; segment ``id``)."""
+    empty = pd.DataFrame(columns=["document", "code", "start", "end"])
+    need = {"segment_id", "created_at"}
+    if "id" not in segments.columns or not need <= set(people.columns) or not need <= set(sug.columns):
+        return empty
+    last_pass = sug.groupby("document")["created_at"].max()
+    h = people[people["segment_id"].notna()]
+    h = h[h["created_at"].astype(str) < h["document"].map(last_pass).fillna("").astype(str)]
+    pairs = pd.MultiIndex.from_arrays([h["segment_id"], h["code"]]).unique()
+    pairs = pairs[~pairs.isin(pd.MultiIndex.from_arrays([sug["segment_id"], sug["code"]]))]
+    if not len(pairs):
+        return empty
+    where = segments.set_index("id")[["document", "start", "end"]].reindex(pairs.get_level_values(0))
+    out = where.reset_index(drop=True).assign(code=pairs.get_level_values(1))
+    return out.dropna(subset=["document"])
+
+
+def _human_ratings(
+    codings: pd.DataFrame, humans: Sequence[str] | None, independent: bool
+) -> tuple[pd.DataFrame, list[str]]:
+    """The codings the humans' ratings come from, and the humans."""
+    codings = ratings_only(codings)
+    if independent and "origin" in codings.columns:
+        codings = codings[codings["origin"] != "suggestion"]
+    own = " of their own (codings made by accepting a suggestion agree with it by construction)"
+    if humans:
+        humans = list(dict.fromkeys(humans))
+        for h in humans:
+            if not (codings["coder"] == h).any():
+                raise ClhsError(
+                    f"coder '{h}' has no codings{own if independent else ''} to compare the machine with"
+                )
+        return select_coders(codings, humans), humans
+    pool = codings[codings["coder_kind"] == "human"] if "coder_kind" in codings.columns else codings
+    humans = sorted(pd.unique(pool["coder"]))
+    if not humans:
+        raise ClhsError(f"no human coder has codings{own if independent else ''} to compare the machine with")
+    return pool, humans
 
 
 def machine_agreement(
@@ -491,39 +466,41 @@ def machine_agreement(
     seed: int = 0,
     name: str = "machine",
     threshold: float | None = None,
+    independent: bool = True,
 ) -> pd.DataFrame:
-    """Agreement of the machine (suggestions at their thresholds) with each human coder,
-    beside the human-human pairs. Rows as in ``agreement`` plus ``kind``
-    (``machine-human`` or ``human-human``). Humans default to every coder whose
-    ``coder_kind`` is human (all coders if the column is absent). Codes default to those
-    the humans used. Note that codings made by accepting a suggestion agree with the
-    machine by construction; filter them out (``origin != "suggestion"``) for an independent
-    comparison.
+    """Agreement of the machine (``machine_codings``) with each human coder, beside the human-human pairs.
+
+    Rows as in ``agreement`` plus ``kind`` (``machine-human`` or ``human-human``). Humans default
+    to every coder whose ``coder_kind`` is human (all coders if the column is absent); codes to
+    those the humans used. ``independent``: codings made by accepting a suggestion are left out of
+    the humans' ratings (they agree with the machine by construction). Where a human coded a
+    (segment, code) pair before the machine's last suggestion pass over the document and the
+    machine has no suggestion for it, the pass skipped the pair: the machine's rating there is
+    NaN, not 0 (``_unknown_to_machine``).
     """
     if unit == "character":
         raise ClhsError("suggestions are per segment; compare the machine on segment, turn or document units")
     require_codings(codings)
-    if humans:
-        humans = list(dict.fromkeys(humans))
-        codings = select_coders(codings, humans)
-    else:
-        pool = codings[codings["coder_kind"] == "human"] if "coder_kind" in codings.columns else codings
-        humans = sorted(pd.unique(pool["coder"]))
-        if not humans:
-            raise ClhsError("no human coder has codings to compare the machine with")
-        codings = pool
+    people = codings[codings["coder_kind"] == "human"] if "coder_kind" in codings.columns else codings
+    codings, humans = _human_ratings(codings, humans, independent)
     if name in humans:
         raise ClhsError(f"the machine's name '{name}' is also a human coder's; choose another name")
-    machine, rated = machine_codings(suggestions, name=name, threshold=threshold)
+    settled = set(zip(people["segment_id"], people["code"])) if "segment_id" in people.columns else set()
+    sug = _current_latest(suggestions, segments) if len(suggestions) else suggestions
+    machine, rated = machine_codings(sug, name=name, threshold=threshold, settled=settled)
     code_list = check_codes(codings, codes)
     cover = coverage_of(codings, humans, "coded")
+    if not rated & set().union(*cover.values()):
+        raise ClhsError(
+            f"the machine rated none of the documents {', '.join(humans)} coded: its suggestions are "
+            f"for {len(rated)} other document(s)",
+            hint="the app's Agreement page scores them with the current model; or code suggested documents",
+        )
     cover[name] = rated
     both = pd.concat([codings[["document", "code", "coder", "start", "end"]], machine], ignore_index=True)
     both = both[both["code"].isin(code_list)]
-    if not (both["coder"] == name).any():
-        empty = pd.DataFrame({"document": [], "code": [], "coder": [], "start": [], "end": []})
-        both = pd.concat([both, empty])
-    ratings = _ratings_with_coverage(both, segments, [*humans, name], unit, code_list, cover)
+    unknown = {name: _unknown_to_machine(people, sug, segments)}
+    ratings = ratings_with_coverage(both, segments, [*humans, name], unit, code_list, cover, unknown)
     pairs = [(name, h) for h in humans] + list(combinations(humans, 2))
     frames = []
     for who in pairs:
@@ -538,50 +515,3 @@ def machine_agreement(
         threshold="each suggestion's own threshold" if threshold is None else threshold,
     )
     return out
-
-
-def _ratings_with_coverage(
-    codings: pd.DataFrame,
-    segments: pd.DataFrame,
-    coders: list[str],
-    unit: str,
-    codes: list[str],
-    cover: dict[str, set[str]],
-) -> pd.DataFrame:
-    """``rating_table`` for coders some of whom may have no codings (the machine below every threshold)."""
-    docs = sorted(set().union(*cover.values()))
-    codings = codings[codings["document"].isin(docs)]
-    a = assign_units(codings, segments, unit=unit, scope=docs)
-    units = a.units.reset_index(drop=True)
-    n_units, k = len(units), len(codes)
-    code_of = pd.Index(codes).get_indexer(codings["code"].to_numpy())[a.coding_rows]
-    coder_of = pd.Index(coders).get_indexer(codings["coder"].to_numpy())[a.coding_rows]
-    ok = (a.unit_rows >= 0) & (code_of >= 0) & (coder_of >= 0)
-    present = np.zeros((len(coders), k, n_units))
-    present[coder_of[ok], code_of[ok], a.unit_rows[ok]] = 1.0
-    doc_names = units["document"].astype(object).to_numpy()
-    for ci, coder in enumerate(coders):
-        present[ci][:, ~np.isin(doc_names, list(cover[coder]))] = np.nan
-    key = units["key"].to_numpy()
-    labels = [
-        str(d) if unit == "document" else (f"{d}#turn{t}" if unit == "turn" else f"{d}#{t}")
-        for d, t in zip(doc_names, key)
-    ]
-    starts = units["start"].to_numpy() if "start" in units else np.zeros(n_units)
-    ends = units["end"].to_numpy() if "end" in units else np.full(n_units, -1)
-    table = pd.DataFrame(
-        {
-            "code": np.repeat(np.asarray(codes, dtype=object), n_units),
-            "document": np.tile(doc_names, k),
-            "unit": np.tile(np.asarray(labels, dtype=object), k),
-            "start": np.tile(starts, k),
-            "end": np.tile(ends, k),
-            "weight": 1.0,
-        }
-    )
-    for ci, coder in enumerate(coders):
-        table[coder] = present[ci].reshape(-1)
-    table.attrs.update(
-        unit=unit, coders=coders, codes=codes, coverage={c: sorted(v) for c, v in cover.items()}
-    )
-    return table

@@ -88,6 +88,17 @@ SHORT_NAMES: dict[str, str] = {
     "gwet_ac1": "gwet_ac1",
     "pooled_kappa": "pooled_kappa",
 }
+# statistic -> its name for a reader (the app's tables; ``STATISTICS`` has the full name with references)
+PLAIN_NAMES: dict[str, str] = {
+    "percent_agreement": "Percent agreement",
+    "cohen_kappa": "Cohen's kappa",
+    "scott_pi": "Scott's pi",
+    "fleiss_kappa": "Fleiss' kappa",
+    "krippendorff_alpha": "Krippendorff's alpha",
+    "brennan_prediger": "Brennan-Prediger kappa",
+    "gwet_ac1": "Gwet's AC1",
+    "pooled_kappa": "Pooled kappa (De Vries)",
+}
 # what ``agreement`` reports for two coders, and for the group when there are three or more
 PAIR_STATISTICS = (
     "percent_agreement",

@@ -147,6 +147,28 @@ def documents_in_scope(
     return pd.Index(list(dict.fromkeys(scope)), dtype=object)
 
 
+def reviewed_segments(
+    segments: pd.DataFrame, codings: pd.DataFrame, decided: Iterable[str] = ()
+) -> pd.DataFrame:
+    """The segments a coder has looked at: those a coding touches and those whose suggestion was
+    decided (segment ids in ``decided``). As the unit universe, N grows only with what people review,
+    not by every segment of a document in which someone reviewed one suggestion."""
+    require_columns(segments, ("id", "document", "start", "end"), "segments")
+    keep = segments["id"].isin(set(decided)).to_numpy().copy()
+    by_doc = {doc: group for doc, group in codings[["document", "start", "end"]].groupby("document")}
+    for doc, rows in segments.groupby("document").indices.items():
+        spans = by_doc.get(doc)
+        if spans is None:
+            continue
+        s = segments["start"].to_numpy()[rows][:, None]
+        e = segments["end"].to_numpy()[rows][:, None]
+        touched = ((spans["start"].to_numpy()[None, :] < e) & (spans["end"].to_numpy()[None, :] > s)).any(
+            axis=1
+        )
+        keep[rows] |= touched
+    return segments[keep]
+
+
 def map_spans_to_segments(
     doc: np.ndarray,
     start: np.ndarray,

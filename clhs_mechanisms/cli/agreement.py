@@ -73,7 +73,10 @@ class GreedyOption(click.Option):
 @click.option(
     "--machine",
     is_flag=True,
-    help="Add the assisted-coding suggestions (at their thresholds) as a coder, beside the humans.",
+    help=(
+        "Add the assisted-coding suggestions (at their thresholds) as a coder, beside the humans; "
+        "codings made by accepting a suggestion are left out of the humans' ratings."
+    ),
 )
 @click.option(
     "--threshold",
@@ -86,7 +89,10 @@ class GreedyOption(click.Option):
     "disagreements_file",
     metavar="FILE",
     default=None,
-    help="Also write the units on which the coders disagree (CSV) for adjudication.",
+    help=(
+        "Also write the units on which the coders disagree (CSV) for adjudication, each marked resolved "
+        "(with by whom and the verdict) when an adjudication settles it."
+    ),
 )
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.option(
@@ -110,6 +116,7 @@ def agreement(
     project_dir: str | None,
 ) -> None:
     """Inter-coder agreement per code and pooled, each statistic with its formula and a bootstrap interval."""
+    from ..analysis.adjudication import adjudications
     from ..analysis.agreement import agreement as agreement_table
     from ..analysis.agreement import disagreements, machine_agreement, rating_table
     from ..analysis.units import require_codings
@@ -127,6 +134,7 @@ def agreement(
         segments = project.segments()
         texts = project.document_texts() if unit == "character" or disagreements_file else None
         suggestions = project.suggestions(status=None) if machine else None
+        memos, people = (project.memos(), project.coders()) if disagreements_file else (None, None)
     stats = list(statistics) or None
     if machine:
         table = machine_agreement(
@@ -147,9 +155,14 @@ def agreement(
         )
         table = agreement_table(ratings, statistics=stats, n_boot=n_boot, resample=resample, seed=seed)
         if disagreements_file:
-            d = disagreements(ratings, texts=texts)
+            judges = people.loc[people["role"] == "adjudicator", "name"] if "role" in people.columns else ()
+            adjudicated = adjudications(codings, memos, adjudicators=judges, compared=list(coders))
+            d = disagreements(ratings, texts=texts, adjudicated=adjudicated)
             d.to_csv(disagreements_file, index=False)
-            click.echo(f"wrote {len(d)} disagreements to {disagreements_file}", err=True)
+            click.echo(
+                f"wrote {len(d)} disagreements ({int(d['resolved'].sum())} resolved) to {disagreements_file}",
+                err=True,
+            )
     if not write_data(table, fmt, output, dict(table.attrs), "rows"):
         _print_agreement(table, unit, n_boot)
 
@@ -184,7 +197,7 @@ def _print_agreement(table: Any, unit: str, n_boot: int) -> None:
     for s in order:
         name, formula = STATISTICS[s]
         click.echo(f"{SHORT_NAMES[s]}: {name}: {formula}")
-    if table.attrs.get("bootstrap"):
+    if n_boot and table.attrs.get("bootstrap"):
         click.echo(f"intervals: {table.attrs['bootstrap']}")
     if table.attrs.get("unused_codes"):
         click.echo(f"not used by these coders (left out): {', '.join(table.attrs['unused_codes'])}")

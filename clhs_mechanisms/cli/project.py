@@ -220,6 +220,17 @@ def codebook_load(file: str, coder: str, project_dir: str | None) -> None:
 # -- demo ---------------------------------------------------------------------
 
 
+def _is_demo(path: Path) -> bool:
+    """Whether ``path`` holds a project that ``clhs demo`` built (its name says so)."""
+    from ..demo import DEMO_NAME
+    from ..store import DB_NAME, Project
+
+    if not (path / DB_NAME).is_file():
+        return False
+    with Project.open(path) as project:
+        return project.get_meta("name") == DEMO_NAME
+
+
 @main.command()
 @click.argument("directory", required=False, default="clhs-demo")
 @click.option("--force", is_flag=True, help="Replace DIRECTORY if it already holds a demo project.")
@@ -233,7 +244,10 @@ def demo(directory: str, force: bool, no_train: bool, no_app: bool, port: int) -
     from .app import serve
 
     path = Path(directory)
-    run_demo(path, force=force, train=not no_train, echo=click.echo).close()
+    if not force and _is_demo(path):
+        click.echo(f"{path} already holds the demo: reopening it (--force rebuilds it)")
+    else:
+        run_demo(path, force=force, train=not no_train, echo=click.echo).close()
     if no_app:
         click.echo(f"next: clhs app --project {path}")
         return

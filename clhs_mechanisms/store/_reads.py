@@ -95,7 +95,7 @@ class ReadsMixin(ProjectCore):
         return text
 
     def segments(self, *, document: str | None = None, codable_only: bool = False) -> pd.DataFrame:
-        """Current segments with their document name, in reading order."""
+        """Current segments with their document's name and kind, in reading order."""
         q = (
             sa.select(
                 segments.c.id,
@@ -107,6 +107,7 @@ class ReadsMixin(ProjectCore):
                 segments.c.text,
                 segments.c.speaker,
                 segments.c.codable,
+                documents.c.kind,
             )
             .join(documents, segments.c.document_id == documents.c.id)
             .join(turns, turns.c.id == segments.c.turn_id)
@@ -120,8 +121,8 @@ class ReadsMixin(ProjectCore):
         return self._frame(q)
 
     def codings(self, *, include_inactive: bool = False, since: str | None = None) -> pd.DataFrame:
-        """Codings with document, code, domain, coder, span, quote and document attributes (those
-        made at or after ``since``, ISO UTC, if given)."""
+        """Codings with document, code, domain, coder, span, quote, ``modifiers`` (dict of modifier ->
+        value) and document attributes (those made at or after ``since``, ISO UTC, if given)."""
         q = (
             sa.select(
                 codings.c.id,
@@ -141,6 +142,7 @@ class ReadsMixin(ProjectCore):
                 codings.c.status,
                 codings.c.segment_id,
                 codings.c.created_at,
+                codings.c.modifiers,
                 documents.c.attributes,
             )
             .select_from(
@@ -157,6 +159,7 @@ class ReadsMixin(ProjectCore):
         if since is not None:
             q = q.where(codings.c.created_at >= since)
         df = self._frame(q)
+        df["modifiers"] = df["modifiers"].map(json.loads)
         df["attributes"] = df["attributes"].map(json.loads)
         return df
 

@@ -172,6 +172,7 @@ class SuggestionsMixin(ProjectCore):
                 decisions.c.code_id.label("code"),
                 decisions.c.coding_id,
                 decisions.c.created_at,
+                segments.c.id.label("segment_id"),
                 segments.c.text,
                 documents.c.name.label("document"),
                 documents.c.attributes,

@@ -104,6 +104,7 @@ def load_model(directory: str | Path, codebook: Codebook):
     a file whose sha256 differs from the recorded one, and a state holding untrusted types.
     """
     import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
 
     d = Path(directory)
     meta = read_metadata(d)
@@ -128,15 +129,15 @@ def load_model(directory: str | Path, codebook: Codebook):
                 where=str(d),
             )
     state_path = d / STATE_FILE
-    try:
-        untrusted = [t for t in sio.get_untrusted_types(file=state_path) if t not in TRUSTED_TYPES]
+    try:  # one pass: skops refuses untrusted types while loading (a separate check costs as much again)
+        state = sio.load(state_path, trusted=TRUSTED_TYPES)
+    except UntrustedTypesFoundException as exc:
+        raise ClhsError(
+            f"model state holds untrusted types: refusing to load ({exc})".splitlines()[0],
+            where=str(state_path),
+        ) from None
     except Exception as exc:  # noqa: BLE001 - a corrupt file is the user's problem, said in one line
         raise ClhsError(f"unreadable model state: {exc}".splitlines()[0], where=str(state_path)) from None
-    if untrusted:
-        raise ClhsError(
-            f"model state holds untrusted types {untrusted}: refusing to load", where=str(state_path)
-        )
-    state = sio.load(state_path, trusted=TRUSTED_TYPES)
     model = make_suggester(meta["method"], codebook)
     try:
         model.set_state(state)

@@ -11,7 +11,8 @@ from clhs_mechanisms.analysis.cooccurrence import cooccurrence, cooccurrence_net
 from clhs_mechanisms.analysis.hypotheses import evaluate_hypotheses
 from clhs_mechanisms.analysis.robustness import hypothesis_robustness, with_robustness
 from clhs_mechanisms.analysis.significance import FORMULAS, MEASURES
-from clhs_mechanisms.analysis.units import COOCCURRENCE_UNITS
+from clhs_mechanisms.analysis.units import COOCCURRENCE_UNITS, reviewed_segments
+from clhs_mechanisms.app import format as fmt
 from clhs_mechanisms.app import state
 from clhs_mechanisms.errors import ClhsError
 from clhs_mechanisms.markdown import escape_markdown
@@ -20,7 +21,7 @@ project = state.project()
 codebook = project.codebook
 st.title("Co-occurrence")
 
-codings = state.frame("codings")
+codings = state.visible(state.frame("codings"))
 if codings.empty:
     st.info("No codings yet: code some segments (Review or Documents) or import codings first.")
     st.stop()
@@ -57,12 +58,21 @@ if codings.empty:
     st.stop()
 
 
+labels = fmt.code_labels(codebook)
+decided = state.frame("decisions")
+if coders:
+    decided = decided[decided["coder"].isin(coders)]
+units_seen = reviewed_segments(
+    segments, codings[codings["coder"].isin(coders)] if coders else codings, decided["segment_id"]
+)
+
+
 @st.cache_data(max_entries=16, show_spinner="Counting co-occurrences…")
 def _table(path: str, change: int, unit: str, coders: tuple[str, ...], docs: tuple[str, ...]):
     """The co-occurrence table, recomputed only when the project or the choices change."""
     chosen_codings = codings[codings["document"].isin(docs)]
     return cooccurrence(
-        chosen_codings, segments, documents, unit=unit, coders=list(coders) or None, tests=unit != "span"
+        chosen_codings, units_seen, documents, unit=unit, coders=list(coders) or None, tests=unit != "span"
     )
 
 
@@ -73,54 +83,88 @@ try:
 except ClhsError as exc:
     state.report_error(exc)
     st.stop()
-order = [c for c in codebook.code_ids if c in set(table["code_a"]) | set(table["code_b"])]
-both = pd.concat(
-    [
-        table,
-        table.rename(
-            columns={
-                "code_a": "code_b",
-                "code_b": "code_a",
-                "n1": "n2",
-                "n2": "n1",
-                "p_b_given_a": "p_a_given_b",
-                "p_a_given_b": "p_b_given_a",
-            }
-        ),
-    ]
-)
+order = [labels[c] for c in codebook.code_ids if c in set(table["code_a"]) | set(table["code_b"])]
+table = table.assign(label_a=table["code_a"].map(labels), label_b=table["code_b"].map(labels))
+mirror = {
+    "code_a": "code_b",
+    "code_b": "code_a",
+    "label_a": "label_b",
+    "label_b": "label_a",
+    "n1": "n2",
+    "n2": "n1",
+}
+both = pd.concat([table, table.rename(columns=mirror)])
+cell = alt.selection_point(fields=["code_a", "code_b"], name="cell", on="click", clear="dblclick")
+axis = alt.Axis(labelOverlap=False, labelFontSize=10, labelLimit=260)
 chart = (
     alt.Chart(both)
-    .mark_rect()
+    .mark_rect(stroke="white")
     .encode(
-        x=alt.X("code_b:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelFontSize=9)),
-        y=alt.Y("code_a:N", sort=order, title=None, axis=alt.Axis(labelOverlap=False, labelFontSize=9)),
+        x=alt.X("label_b:N", sort=order, title=None, axis=axis),
+        y=alt.Y("label_a:N", sort=order, title=None, axis=axis),
         color=alt.Color(f"{measure}:Q", scale=alt.Scale(scheme="blues")),
-        tooltip=["code_a", "code_b", "n1", "n2", "n12", alt.Tooltip(f"{measure}:Q", format=".3f")],
+        opacity=alt.condition(cell, alt.value(1.0), alt.value(0.55)),
+        tooltip=[
+            alt.Tooltip("label_a:N", title="code A"),
+            alt.Tooltip("code_a:N", title="id A"),
+            alt.Tooltip("label_b:N", title="code B"),
+            alt.Tooltip("code_b:N", title="id B"),
+            "n1",
+            "n2",
+            "n12",
+            alt.Tooltip(f"{measure}:Q", format=".3g"),
+        ],
     )
-    .properties(height=max(300, 16 * len(order)))
+    .add_params(cell)
+    .properties(height=max(320, 18 * len(order)))
 )
-st.altair_chart(chart, width="stretch")
+clicked = st.altair_chart(chart, width="stretch", on_select="rerun", key="co_heatmap")
+scope = f"by {', '.join(coders)}" if coders else "by any coder"
 st.caption(
-    f"{measure}: {FORMULAS[measure]} · unit: {unit} · N = {table.attrs.get('N', '—')} · "
-    "n1/n2 = units (or codings, for spans) with each code, n12 = with both"
+    f"{measure}: {FORMULAS[measure]} · unit: {unit} · N = {table.attrs.get('N', '—')} units: a unit counts "
+    f"when it was coded or reviewed (a suggestion on it decided) {escape_markdown(scope)}, so N grows only "
+    "with the work done · n1/n2 = units with each code, n12 = with both · click a cell for its quotes"
 )
 
 shown = table.sort_values(measure, ascending=False)
 columns = [
-    c
-    for c in ["code_a", "code_b", "N", "n1", "n2", "n12", measure, "fisher_p", "fisher_q", "too_small"]
-    if c in shown
+    c for c in ["label_a", "label_b", "N", "n1", "n2", "n12", measure, "fisher_p", "fisher_q"] if c in shown
 ]
-st.dataframe(shown[columns], hide_index=True, width="stretch")
+readable = shown[columns].assign(
+    **{c: shown[c].map(fmt.p_value) for c in ("fisher_p", "fisher_q") if c in shown},
+    **{measure: shown[measure].map(fmt.stat)},
+)
+st.dataframe(
+    readable.rename(columns={"label_a": "code A", "label_b": "code B"}),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "code A": st.column_config.TextColumn(width="large"),
+        "code B": st.column_config.TextColumn(width="large"),
+    },
+)
 st.download_button(
     "Download matrix (CSV)", table.to_csv(index=False), file_name=f"cooccurrence_{unit}.csv", mime="text/csv"
 )
 
 st.subheader("Quotes behind a cell")
+picked = (clicked.selection.get("cell") or [{}])[0] if clicked and clicked.selection else {}
+if picked.get("code_a") and picked.get("code_b") and picked["code_a"] != picked["code_b"]:
+    st.session_state["co_a"], st.session_state["co_b"] = picked["code_a"], picked["code_b"]
+strongest = table[table["n12"] > 0].sort_values([measure, "n12"], ascending=False).head(1)
+ids = [c for c in codebook.code_ids if labels[c] in order]
+default_a = strongest["code_a"].iloc[0] if len(strongest) else ids[0]
+default_b = strongest["code_b"].iloc[0] if len(strongest) else next(c for c in ids if c != default_a)
 q1, q2 = st.columns(2)
-code_a = q1.selectbox("Code A", order, key="co_a")
-code_b = q2.selectbox("Code B", [c for c in order if c != code_a], key="co_b")
+code_a = q1.selectbox("Code A", ids, index=ids.index(default_a), key="co_a", format_func=labels.get)
+others = [c for c in ids if c != code_a]
+code_b = q2.selectbox(
+    "Code B",
+    others,
+    index=others.index(default_b) if default_b in others else 0,
+    key="co_b",
+    format_func=labels.get,
+)
 if code_a and code_b:
     row = table[
         ((table.code_a == code_a) & (table.code_b == code_b))
@@ -128,9 +172,9 @@ if code_a and code_b:
     ]
     if len(row):
         r = row.iloc[0]
-        st.caption(f"n1 = {r.n1}, n2 = {r.n2}, n12 = {r.n12}")
+        st.caption(f"n1 = {r.n1}, n2 = {r.n2}, n12 = {r.n12} · {measure} {fmt.stat(r[measure])}")
     quotes = cooccurrence_quotes(
-        codings, segments, code_a, code_b, documents=documents, unit=unit, coders=coders or None
+        codings, units_seen, code_a, code_b, documents=documents, unit=unit, coders=coders or None
     )
     st.dataframe(quotes, hide_index=True, width="stretch")
 
@@ -139,55 +183,73 @@ n1, n2 = st.columns(2)
 finite = table[measure].replace([np.inf, -np.inf], np.nan).dropna()
 low, high = (float(min(0.0, finite.min())), float(finite.max())) if len(finite) else (0.0, 1.0)
 high = high if high > low else low + 1.0
+strong = table.loc[finite.index]
+strong = strong[strong["n12"] >= 3]  # an edge resting on one or two units is noise
 threshold = n1.slider(
     f"Show edges with {measure} above",
     low,
     high,
-    float(finite.quantile(0.9)) if len(finite) else low,
+    float(strong[measure].quantile(0.75)) if len(strong) else low,
     key="co_threshold",
+    help="Default: the top quarter of pairs that co-occur in at least 3 units.",
 )
 nodes, edges = cooccurrence_network(table, measure_name=measure, threshold=threshold, codebook=codebook)
+if len(edges):
+    nodes = nodes[nodes["code"].isin(set(edges["source"]) | set(edges["target"]))]
 if len(nodes):
     angle = np.linspace(0, 2 * np.pi, len(nodes), endpoint=False)
     pos = pd.DataFrame({"x": np.cos(angle), "y": np.sin(angle)}, index=nodes["code"].tolist())
-    node_df = nodes.assign(x=pos["x"].to_numpy(), y=pos["y"].to_numpy())
+    node_df = nodes.assign(
+        x=pos["x"].to_numpy(),
+        y=pos["y"].to_numpy(),
+        label=nodes["code"].map(labels),
+        align=np.where(np.cos(angle) < 0, "right", "left"),
+    )
     edge_df = (
         edges.assign(
             x=edges["source"].map(pos["x"]),
             y=edges["source"].map(pos["y"]),
             x2=edges["target"].map(pos["x"]),
             y2=edges["target"].map(pos["y"]),
+            source_label=edges["source"].map(labels),
+            target_label=edges["target"].map(labels),
         )
         if len(edges)
         else edges
     )
+    scale = alt.Scale(domain=[-1.9, 1.9])
     layers = []
     if len(edges):
         layers.append(
             alt.Chart(edge_df)
             .mark_rule(opacity=0.5)
             .encode(
-                x=alt.X("x:Q", axis=None),
-                y=alt.Y("y:Q", axis=None),
+                x=alt.X("x:Q", axis=None, scale=scale),
+                y=alt.Y("y:Q", axis=None, scale=scale),
                 x2="x2:Q",
                 y2="y2:Q",
                 strokeWidth=alt.StrokeWidth("weight:Q", legend=None),
-                tooltip=list(edges.columns),
+                tooltip=["source_label", "target_label", alt.Tooltip("weight:Q", format=".3g")],
             )
         )
     layers.append(
         alt.Chart(node_df)
         .mark_circle()
         .encode(
-            x=alt.X("x:Q", axis=None),
-            y=alt.Y("y:Q", axis=None),
+            x=alt.X("x:Q", axis=None, scale=scale),
+            y=alt.Y("y:Q", axis=None, scale=scale),
             size=alt.Size("frequency:Q", legend=None),
-            tooltip=list(nodes.columns),
+            tooltip=["label", "code", "frequency"],
         )
     )
-    layers.append(alt.Chart(node_df).mark_text(dy=-10, fontSize=9).encode(x="x:Q", y="y:Q", text="code:N"))
-    st.altair_chart(alt.layer(*layers).properties(height=520), width="stretch")
-    n2.caption(f"{len(nodes)} codes (size = frequency), {len(edges)} edges with {measure} ≥ {threshold:.3f}")
+    for side in ("left", "right"):
+        layers.append(
+            alt.Chart(node_df[node_df["align"] == side])
+            .mark_text(align=side, dx=8 if side == "left" else -8, fontSize=11)
+            .encode(x="x:Q", y="y:Q", text="label:N")
+        )
+    st.altair_chart(alt.layer(*layers).properties(height=560), width="stretch")
+    n2.caption(f"{len(nodes)} codes (size = frequency), {len(edges)} edges with {measure} ≥ {threshold:.3g}")
 
 st.subheader("Mechanism hypotheses")
 robust = st.toggle(

@@ -156,8 +156,10 @@ with left:
     row = item.suggestion
     code = codebook.code(item.code)
     attrs = state.frame("documents").set_index("name").loc[item.document, "attributes"]
+    who_said = "source" if row.get("kind") == "literature" else "speaker"  # a citation is not a speaker
     st.caption(
-        f"**{escape_markdown(item.document)}** · speaker **{escape_markdown(row['speaker'] or '—')}** · "
+        f"**{escape_markdown(item.document)}** · {who_said} "
+        f"**{escape_markdown(row['speaker'] or '—')}** · "
         + " · ".join(
             f"{k}: {escape_markdown(str(v))}" for k, v in attrs.items() if k in ("role", "site", "network")
         )
@@ -311,7 +313,8 @@ with left:
             project.add_memo(memo, coder=who, target_type="segment", target_id=str(row["segment_id"]))
             st.toast("Memo saved")
     if review is not None:
-        with st.expander("My recent work"):
+        # read only when asked for: it reads every coding, which a review step should not wait for
+        if st.toggle("Show my recent work", key="show_recent"):
             recent = review.recent(10)
             if recent.empty:
                 st.caption("Nothing coded yet.")
