@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
+# Line breaks and other control characters (and Unicode line/paragraph separators) a message may quote
+# from a user's file: shown escaped, so a message is always one line and cannot restyle a terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with every control character shown as an escape (``\\n``, ``\\x0b``)."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
 
 class ClhsError(Exception):
     """A problem with the user's input (a file, a codebook, a project, an id).
@@ -16,7 +27,7 @@ class ClhsError(Exception):
         self.message = message
         self.where = where
         self.hint = hint
-        super().__init__(f"{where}: {message}" if where else message)
+        super().__init__(one_line(f"{where}: {message}" if where else message))
 
     def __reduce__(
         self,

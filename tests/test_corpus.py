@@ -628,3 +628,16 @@ def test_a_document_is_named_by_its_path_inside_the_imported_folder(tmp_path: Pa
         list(iter_documents([root / "site_a" / "p01.txt", root / "site_b" / "p01.txt"]))
     write(root / "site_a" / "attributes.csv", "file,role\np01.txt,parent\n")
     assert [d.attributes.get("role") for d in iter_documents(root)] == ["parent", None]
+
+
+def test_a_message_quoting_control_characters_stays_one_line(tmp_path: Path) -> None:
+    """Column names with a vertical tab, front matter with a control character: each message is one
+    line, the characters shown escaped (found by tests/test_fuzz.py)."""
+    table = write(tmp_path / "lit.csv", b"\x01\x0b\x01\nx\n")
+    with pytest.raises(ReaderError) as error:
+        read_document(table)
+    assert "\n" not in str(error.value) and "\x0b" not in str(error.value) and "\\x0b" in str(error.value)
+    front = write(tmp_path / "p.txt", "---\nsite: \x01\n---\nP01: hi\n")
+    with pytest.raises(ReaderError, match="malformed front matter") as error:
+        read_document(front)
+    assert "\n" not in str(error.value)

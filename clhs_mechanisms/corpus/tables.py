@@ -9,6 +9,7 @@ import os
 import re
 import zipfile
 from dataclasses import dataclass
+from xml.etree import ElementTree
 from pathlib import Path
 from typing import Iterable
 
@@ -145,32 +146,41 @@ def read_xlsx_table(data: bytes, where: str, *, sheet: str | None = None) -> tup
     workbook = _workbook(data, where, data_only=True)
     formulas = _workbook(data, where, data_only=False)
     try:
-        if sheet is not None and sheet not in workbook.sheetnames:
-            raise ReaderError(f"no sheet '{sheet}' (found: {', '.join(workbook.sheetnames)})", where=where)
-        worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
-        grid = [list(values) for values in worksheet.iter_rows(values_only=True)]
-        warnings = []
-        for number, (values, written) in enumerate(zip(grid, formulas[worksheet.title].iter_rows(values_only=True)), 1):
-            for column, (value, formula) in enumerate(zip(values, written), 1):
-                if value is None and isinstance(formula, str) and formula.startswith("="):
-                    warnings.append(f"row {number}: cell {get_column_letter(column)}{number} holds a formula "
-                                    f"({formula[:60]}) without a saved result, read as empty; open and save "
-                                    "the file in Excel to store its results")
-        width = max(map(len, grid), default=0)
-        for ref, min_row, min_col, max_row, max_col in _merged_ranges(data, worksheet):
-            if min_row > len(grid) or min_col > len(grid[min_row - 1]) or grid[min_row - 1][min_col - 1] is None:
-                continue
-            max_row, max_col = min(max_row, len(grid)), min(max_col, width)  # a merge over a whole sheet
-            value = grid[min_row - 1][min_col - 1]
-            for row in grid[min_row - 1:max_row]:
-                row.extend([None] * (max_col - len(row)))
-                row[min_col - 1:max_col] = [value] * (max_col - min_col + 1)
-            warnings.append(f"row {min_row}: cells {ref} are merged; their value is used in each of them")
-        warnings.sort(key=lambda warning: int(warning[4:warning.index(":")]))  # "row N: ...", by row
-        return _table(((number, [_cell(value) for value in values]) for number, values in enumerate(grid, 1)), where), warnings
+        return _sheet_table(data, where, workbook, formulas, sheet)
+    except ReaderError:
+        raise
+    except (ElementTree.ParseError, etree.XMLSyntaxError, KeyError, ValueError, TypeError, IndexError,
+            AttributeError, zipfile.BadZipFile, EOFError, OSError) as error:  # a damaged sheet's XML
+        raise ReaderError(f"not a readable Excel workbook (a damaged sheet: {error})", where=where) from None
     finally:
         workbook.close()
         formulas.close()
+
+
+def _sheet_table(data: bytes, where: str, workbook, formulas, sheet: str | None) -> tuple[Table, list[str]]:
+    if sheet is not None and sheet not in workbook.sheetnames:
+        raise ReaderError(f"no sheet '{sheet}' (found: {', '.join(workbook.sheetnames)})", where=where)
+    worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
+    grid = [list(values) for values in worksheet.iter_rows(values_only=True)]
+    warnings = []
+    for number, (values, written) in enumerate(zip(grid, formulas[worksheet.title].iter_rows(values_only=True)), 1):
+        for column, (value, formula) in enumerate(zip(values, written), 1):
+            if value is None and isinstance(formula, str) and formula.startswith("="):
+                warnings.append(f"row {number}: cell {get_column_letter(column)}{number} holds a formula "
+                                f"({formula[:60]}) without a saved result, read as empty; open and save "
+                                "the file in Excel to store its results")
+    width = max(map(len, grid), default=0)
+    for ref, min_row, min_col, max_row, max_col in _merged_ranges(data, worksheet):
+        if min_row > len(grid) or min_col > len(grid[min_row - 1]) or grid[min_row - 1][min_col - 1] is None:
+            continue
+        max_row, max_col = min(max_row, len(grid)), min(max_col, width)  # a merge over a whole sheet
+        value = grid[min_row - 1][min_col - 1]
+        for row in grid[min_row - 1:max_row]:
+            row.extend([None] * (max_col - len(row)))
+            row[min_col - 1:max_col] = [value] * (max_col - min_col + 1)
+        warnings.append(f"row {min_row}: cells {ref} are merged; their value is used in each of them")
+    warnings.sort(key=lambda warning: int(warning[4:warning.index(":")]))  # "row N: ...", by row
+    return _table(((number, [_cell(value) for value in values]) for number, values in enumerate(grid, 1)), where), warnings
 
 
 def _is_initials(text: str) -> bool:

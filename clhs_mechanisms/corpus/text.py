@@ -154,7 +154,7 @@ def split_front_matter(text: str, where: str) -> tuple[dict[str, str], str]:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 2
-        problem = getattr(error, "problem", None) or str(error)
+        problem = (getattr(error, "problem", None) or str(error)).split("\n")[0]
         raise ReaderError(f"malformed front matter: {problem}", where=f"{where}:{line}") from error
     if data is None:
         data = {}
