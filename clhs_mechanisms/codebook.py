@@ -170,6 +170,11 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
     lines: dict = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, (list, dict)):
+            raise CodebookError(
+                "a key must be a plain value, not a list or mapping",
+                where=f"{loader.name}:{key_node.start_mark.line + 1}",
+            )
         if key in mapping:
             raise CodebookError(
                 f"duplicate key '{key}'", where=f"{loader.name}:{key_node.start_mark.line + 1}"
@@ -230,11 +235,14 @@ def _expanded_size(root: yaml.Node) -> int:
     Stops as soon as a limit is passed (an "alias bomb" of a few lines expands to billions)."""
     size: dict[int, int] = {}
     depth: dict[int, int] = {}
+    started: set[int] = set()  # begun, not finished: met again below itself, the node contains itself
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, ready = stack.pop()
         if id(node) in size:
             continue
+        if not ready and id(node) in started:
+            raise CodebookError("a YAML alias refers to a value that contains it (an endless structure)")
         children = (
             [n for pair in node.value for n in pair]
             if isinstance(node, yaml.MappingNode)
@@ -243,6 +251,7 @@ def _expanded_size(root: yaml.Node) -> int:
             else []
         )
         if not ready:
+            started.add(id(node))
             stack.append((node, True))
             stack.extend((child, False) for child in children if id(child) not in size)
             continue

@@ -26,6 +26,7 @@ DELIMITERS = (",", ";", "\t")
 ID_COLUMNS = ("excerpt_id", "id")
 _ET_AL = re.compile(r"\bet al\b\.?", re.IGNORECASE)
 _SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+MAX_ROWS = 200_000  # rows of an Excel sheet of excerpts (a literature review has hundreds)
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,15 @@ def _table(rows: Iterable[tuple[int, list[str]]], where: str) -> Table:
             seen = set()
             for column in header:
                 if column.casefold() in seen:
-                    raise ReaderError(f"duplicate column '{column}' (column names ignore case)", where=f"{where}:{number}")
+                    raise ReaderError(
+                        f"duplicate column '{column}' (column names ignore case)", where=f"{where}:{number}"
+                    )
                 seen.add(column.casefold())
             continue
-        if any(cells[len(header):]):
-            raise ReaderError(f"{len(cells)} cells but the header has {len(header)} columns", where=f"{where}:{number}")
+        if any(cells[len(header) :]):
+            raise ReaderError(
+                f"{len(cells)} cells but the header has {len(header)} columns", where=f"{where}:{number}"
+            )
         records.append((number, {column: cell for column, cell in zip(header, cells) if cell}))
     if header is None:
         raise ReaderError("empty table", where=where)
@@ -117,8 +122,20 @@ def _cell(value: object) -> str:
 def _workbook(data: bytes, where: str, *, data_only: bool):
     try:
         return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
-        raise ReaderError(f"not an Excel workbook ({error})", where=where) from error
+    except (
+        InvalidFileException,
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        ElementTree.ParseError,
+        etree.XMLSyntaxError,
+        EOFError,
+        OSError,
+    ) as error:  # damaged workbook XML
+        raise ReaderError(f"not a readable Excel workbook ({error})", where=where) from error
 
 
 def _merged_ranges(data: bytes, worksheet) -> list[tuple[str, int, int, int, int]]:
@@ -149,8 +166,18 @@ def read_xlsx_table(data: bytes, where: str, *, sheet: str | None = None) -> tup
         return _sheet_table(data, where, workbook, formulas, sheet)
     except ReaderError:
         raise
-    except (ElementTree.ParseError, etree.XMLSyntaxError, KeyError, ValueError, TypeError, IndexError,
-            AttributeError, zipfile.BadZipFile, EOFError, OSError) as error:  # a damaged sheet's XML
+    except (
+        ElementTree.ParseError,
+        etree.XMLSyntaxError,
+        KeyError,
+        ValueError,
+        TypeError,
+        IndexError,
+        AttributeError,
+        zipfile.BadZipFile,
+        EOFError,
+        OSError,
+    ) as error:  # a damaged sheet's XML
         raise ReaderError(f"not a readable Excel workbook (a damaged sheet: {error})", where=where) from None
     finally:
         workbook.close()
@@ -161,30 +188,43 @@ def _sheet_table(data: bytes, where: str, workbook, formulas, sheet: str | None)
     if sheet is not None and sheet not in workbook.sheetnames:
         raise ReaderError(f"no sheet '{sheet}' (found: {', '.join(workbook.sheetnames)})", where=where)
     worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
-    grid = [list(values) for values in worksheet.iter_rows(values_only=True)]
+    too_many = f"too many rows for a table of excerpts (the limit is {MAX_ROWS:,})"
+    if (worksheet.max_row or 0) > MAX_ROWS:  # what the sheet declares: refused before any row is built
+        raise ReaderError(f"{too_many}: the sheet declares {worksheet.max_row:,}", where=where)
+    grid = []
+    for values in worksheet.iter_rows(values_only=True):
+        grid.append(list(values))
+        if len(grid) > MAX_ROWS:
+            raise ReaderError(too_many, where=where)
     warnings = []
-    for number, (values, written) in enumerate(zip(grid, formulas[worksheet.title].iter_rows(values_only=True)), 1):
+    for number, (values, written) in enumerate(
+        zip(grid, formulas[worksheet.title].iter_rows(values_only=True)), 1
+    ):
         for column, (value, formula) in enumerate(zip(values, written), 1):
             if value is None and isinstance(formula, str) and formula.startswith("="):
-                warnings.append(f"row {number}: cell {get_column_letter(column)}{number} holds a formula "
-                                f"({formula[:60]}) without a saved result, read as empty; open and save "
-                                "the file in Excel to store its results")
+                warnings.append(
+                    f"row {number}: cell {get_column_letter(column)}{number} holds a formula "
+                    f"({formula[:60]}) without a saved result, read as empty; open and save "
+                    "the file in Excel to store its results"
+                )
     width = max(map(len, grid), default=0)
     for ref, min_row, min_col, max_row, max_col in _merged_ranges(data, worksheet):
         if min_row > len(grid) or min_col > len(grid[min_row - 1]) or grid[min_row - 1][min_col - 1] is None:
             continue
         max_row, max_col = min(max_row, len(grid)), min(max_col, width)  # a merge over a whole sheet
         value = grid[min_row - 1][min_col - 1]
-        for row in grid[min_row - 1:max_row]:
+        for row in grid[min_row - 1 : max_row]:
             row.extend([None] * (max_col - len(row)))
-            row[min_col - 1:max_col] = [value] * (max_col - min_col + 1)
+            row[min_col - 1 : max_col] = [value] * (max_col - min_col + 1)
         warnings.append(f"row {min_row}: cells {ref} are merged; their value is used in each of them")
-    warnings.sort(key=lambda warning: int(warning[4:warning.index(":")]))  # "row N: ...", by row
-    return _table(((number, [_cell(value) for value in values]) for number, values in enumerate(grid, 1)), where), warnings
+    warnings.sort(key=lambda warning: int(warning[4 : warning.index(":")]))  # "row N: ...", by row
+    return _table(
+        ((number, [_cell(value) for value in values]) for number, values in enumerate(grid, 1)), where
+    ), warnings
 
 
 def _is_initials(text: str) -> bool:
-    """"A.", "AB", "J.-P.", "ØD": up to four capitals, dots and hyphens."""
+    """ "A.", "AB", "J.-P.", "ØD": up to four capitals, dots and hyphens."""
     letters = re.sub(r"[.\-\s]", "", text)
     return 0 < len(letters) <= 4 and letters.isalpha() and letters.isupper()
 
@@ -247,7 +287,11 @@ def read_table(
     else:
         raise ReaderError(f"not a table file '{suffix}' (expected .csv, .tsv or .xlsx)", where=where)
     text_key = table.require(text_column, where)
-    id_key = table.require(id_column, where) if id_column else next(filter(None, map(table.column, ID_COLUMNS)), None)
+    id_key = (
+        table.require(id_column, where)
+        if id_column
+        else next(filter(None, map(table.column, ID_COLUMNS)), None)
+    )
     authors_key, year_key = table.column("authors") or table.column("author"), table.column("year")
     excerpts: list[str] = []
     turns: list[Turn] = []
@@ -258,7 +302,11 @@ def read_table(
             warnings.append(f"row {number}: no text in column '{text_key}', skipped")
             continue
         row_id = (cells.get(id_key, "") if id_key else "") or str(number)
-        attributes = {column: value for column, value in cells.items() if column != text_key and column.casefold() != "id"}
+        attributes = {
+            column: value
+            for column, value in cells.items()
+            if column != text_key and column.casefold() != "id"
+        }
         attributes["id"] = row_id
         speaker = citation(cells[authors_key], cells.get(year_key or "")) if authors_key in cells else None
         turns.append(Turn(offset, offset + len(excerpt), speaker=speaker or row_id, attributes=attributes))

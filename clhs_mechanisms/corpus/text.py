@@ -11,6 +11,7 @@ import io
 import re
 import unicodedata
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -60,8 +61,11 @@ def read_bytes(path: Path) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise ReaderError(f"file too large to be a transcript or table ({size:,} bytes; the limit is "
-                              f"{MAX_FILE_BYTES >> 20} MiB)", where=str(path))
+            raise ReaderError(
+                f"file too large to be a transcript or table ({size:,} bytes; the limit is "
+                f"{MAX_FILE_BYTES >> 20} MiB)",
+                where=str(path),
+            )
         with path.open("rb") as f:
             return f.read(MAX_FILE_BYTES + 1)
     except OSError as error:
@@ -92,15 +96,20 @@ def decode_bytes(data: bytes, where: str) -> tuple[str, list[str]]:
     if bom is not None:
         mark, codec = bom
         try:
-            text = data[len(mark):].decode(codec)
+            text = data[len(mark) :].decode(codec)
         except UnicodeDecodeError as error:
-            raise ReaderError(f"invalid {codec.upper()} after its byte-order mark ({error.reason} at byte {error.start + len(mark)})", where=where) from error
+            raise ReaderError(
+                f"invalid {codec.upper()} after its byte-order mark ({error.reason} at byte {error.start + len(mark)})",
+                where=where,
+            ) from error
     else:
         kind = sniff_binary(data)
         if kind is not None:
             raise ReaderError(f"binary file, not text (looks like {kind})", where=where)
         if b"\x00" in data:
-            raise ReaderError("binary file, not text (NUL bytes; UTF-16 text needs a byte-order mark)", where=where)
+            raise ReaderError(
+                "binary file, not text (NUL bytes; UTF-16 text needs a byte-order mark)", where=where
+            )
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
@@ -128,13 +137,17 @@ def _decode_legacy(data: bytes, where: str) -> tuple[str, str]:
             try:
                 decoded.append(line.decode("cp1252"))
             except UnicodeDecodeError as error:
-                raise ReaderError(f"cannot decode line {number}: not UTF-8 or cp1252 "
-                                  f"(byte 0x{line[error.start]:02x})", where=where) from error
+                raise ReaderError(
+                    f"cannot decode line {number}: not UTF-8 or cp1252 (byte 0x{line[error.start]:02x})",
+                    where=where,
+                ) from error
             legacy.append(number)
     if not utf8_beyond_ascii:
         return data.decode("cp1252"), "decoded as cp1252 (not valid UTF-8)"
     shown = ", ".join(map(str, legacy[:10])) + (f" and {len(legacy) - 10} more" if len(legacy) > 10 else "")
-    return "\n".join(decoded), f"mixed encodings: line{'s' if len(legacy) > 1 else ''} {shown} decoded as cp1252, the rest as UTF-8"
+    return "\n".join(
+        decoded
+    ), f"mixed encodings: line{'s' if len(legacy) > 1 else ''} {shown} decoded as cp1252, the rest as UTF-8"
 
 
 def split_front_matter(text: str, where: str) -> tuple[dict[str, str], str]:
@@ -150,7 +163,7 @@ def split_front_matter(text: str, where: str) -> tuple[dict[str, str], str]:
     if closing is None:
         raise ReaderError("front matter opened with '---' is never closed with '---'", where=f"{where}:1")
     try:
-        data = yaml.load(text[opening.end():closing.start()], Loader=yaml.BaseLoader)
+        data = yaml.load(text[opening.end() : closing.start()], Loader=yaml.BaseLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 2
@@ -163,11 +176,13 @@ def split_front_matter(text: str, where: str) -> tuple[dict[str, str], str]:
     attributes: dict[str, str] = {}
     for key, value in data.items():
         if not isinstance(value, str):
-            raise ReaderError(f"front matter '{key}' must be a single value, not a list or mapping", where=f"{where}:2")
+            raise ReaderError(
+                f"front matter '{key}' must be a single value, not a list or mapping", where=f"{where}:2"
+            )
         if value.strip():
             attributes[str(key)] = value.strip()
-    body = text[closing.end() + 1:]
-    return attributes, body[_BLANK_LINES.match(body).end():]
+    body = text[closing.end() + 1 :]
+    return attributes, body[_BLANK_LINES.match(body).end() :]
 
 
 def check_zip(data: bytes, member: str, *, what: str, where: str, limit: int | None = None) -> None:
@@ -179,23 +194,35 @@ def check_zip(data: bytes, member: str, *, what: str, where: str, limit: int | N
     limit = MAX_INFLATED_BYTES if limit is None else limit
     if not zipfile.is_zipfile(io.BytesIO(data)):
         kind = sniff_binary(data)
-        raise ReaderError(f"not {what} (looks like {kind})" if kind else f"not {what} (not a ZIP package)", where=where)
+        raise ReaderError(
+            f"not {what} (looks like {kind})" if kind else f"not {what} (not a ZIP package)", where=where
+        )
     too_big = f"too large: unpacks to more than {limit >> 20} MiB (a damaged or malicious file?)"
-    with zipfile.ZipFile(io.BytesIO(data)) as package:
-        if member not in package.namelist():
-            raise ReaderError(f"not {what} (a ZIP archive without {member})", where=where)
-        if sum(info.file_size for info in package.infolist()) > limit:
-            raise ReaderError(too_big, where=where)
-        unpacked = 0
-        try:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            if member not in package.namelist():
+                raise ReaderError(f"not {what} (a ZIP archive without {member})", where=where)
+            if sum(info.file_size for info in package.infolist()) > limit:
+                raise ReaderError(too_big, where=where)
+            unpacked = 0
             for info in package.infolist():
                 with package.open(info) as stream:
                     while chunk := stream.read(1 << 20):
                         unpacked += len(chunk)
                         if unpacked > limit:
                             raise ReaderError(too_big, where=where)
-        except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError, OSError) as error:
-            raise ReaderError(f"not {what} (a damaged ZIP archive: {error})", where=where) from error
+    except ReaderError:
+        raise
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        NotImplementedError,
+        RuntimeError,
+        OSError,
+        ValueError,
+    ) as error:  # bad offsets, bad deflate data, a member name that is not UTF-8
+        raise ReaderError(f"not {what} (a damaged ZIP archive: {error})", where=where) from error
 
 
 def new_document(
@@ -210,7 +237,9 @@ def new_document(
 ) -> Document:
     """Build the Document for ``path``: name, sha256 of the raw bytes, source path."""
     if kind not in KINDS:
-        raise ReaderError(f"unknown document kind '{kind}' (expected interview or literature)", where=str(path))
+        raise ReaderError(
+            f"unknown document kind '{kind}' (expected interview or literature)", where=str(path)
+        )
     return Document(
         name=path.name,
         kind=kind,  # type: ignore[arg-type]  # checked against KINDS above

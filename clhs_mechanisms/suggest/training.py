@@ -16,6 +16,7 @@ import numpy as np
 
 from ..codebook import Codebook, unknown_code_message
 from ..errors import ClhsError
+from ..jsonlines import json_object
 from .context import Group, Place
 from .types import UNKNOWN
 
@@ -152,12 +153,7 @@ class TrainingSet:
             if not line.strip():
                 continue
             where = f"{p.name}:{n}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ClhsError(f"bad JSON: {exc.msg} (column {exc.colno})", where=where) from None
-            if not isinstance(obj, dict):
-                raise ClhsError("each line must be a JSON object", where=where)
+            obj = json_object(line, where)
             text = obj.get("text")
             if not isinstance(text, str) or not text.strip():
                 raise ClhsError("missing or empty 'text'", where=where)
