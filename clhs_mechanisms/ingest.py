@@ -13,7 +13,7 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from . import processes
 from .corpus import AttributeTable, Document, SourceFile, iter_files, read_files
@@ -24,6 +24,13 @@ PARALLEL_MIN_BYTES = 4_000_000  # below this (~700k words), starting reader proc
 FILES_PER_TASK = 8
 
 Prepared = tuple[Document, "list[Segment] | None"]  # None: unchanged since the last import, not segmented
+
+
+class ReadOptions(NamedTuple):
+    """How files are read: a table's text column, and the transcript layout to force (None: detect)."""
+
+    text_column: str = "text"
+    format: str | None = None
 
 
 def import_paths(
@@ -37,13 +44,15 @@ def import_paths(
     text_column: str = "text",
     coder: str = "system",
     workers: int | None = None,
+    format: str | None = None,
 ) -> Iterator[ImportResult]:
     """Import every file under ``paths``; yields one result per document as it is stored.
 
     Each document is its own transaction, so an error in one file leaves the files
     before it imported and nothing of the failing file written. Streaming: only the
     documents in flight are in memory. ``workers`` is the number of reader processes
-    (default: one per CPU for imports of at least ``PARALLEL_MIN_BYTES``, else none).
+    (default: one per CPU for imports of at least ``PARALLEL_MIN_BYTES``, else none); ``format``
+    forces a transcript layout (see :func:`clhs_mechanisms.corpus.read_document`).
     """
     table = AttributeTable.from_csv(attributes) if attributes is not None else None
     segmenter = segmenter or Segmenter()
@@ -58,7 +67,7 @@ def import_paths(
             files,
             workers,
             kind=kind,
-            text_column=text_column,
+            read=ReadOptions(text_column, format),
             segmenter=segmenter,
             known=known,
             replace=replace,
@@ -66,7 +75,7 @@ def import_paths(
         )
         return
     for document, units in prepare(
-        files, kind=kind, text_column=text_column, segmenter=segmenter, known=known
+        files, kind=kind, read=ReadOptions(text_column, format), segmenter=segmenter, known=known
     ):
         yield _store(project, segmenter, document, units, known=known, replace=replace, coder=coder)
 
@@ -97,7 +106,7 @@ def prepare(
     files: Iterable[SourceFile],
     *,
     kind: str | None,
-    text_column: str,
+    read: ReadOptions,
     segmenter: Segmenter,
     known: Mapping[str, str],
 ) -> Iterator[Prepared]:
@@ -108,7 +117,7 @@ def prepare(
     held: deque[Prepared] = deque()  # read, in order, waiting for their turn
 
     def changed() -> Iterator[Document]:
-        for document in read_files(files, kind=kind, text_column=text_column):
+        for document in read_files(files, kind=kind, text_column=read.text_column, format=read.format):
             unchanged = known.get(document.name) == document.sha256
             held.append((document, None))
             if not unchanged:
@@ -183,7 +192,7 @@ def _import_task(
     index: int,
     files: Sequence[SourceFile],
     kind: str | None,
-    text_column: str,
+    read: ReadOptions,
     segmenter: Segmenter,
     known: Mapping[str, str],
     replace: bool,
@@ -193,7 +202,7 @@ def _import_task(
     the error that stopped the task, if any. Reading runs while another process stores."""
     prepared, results, error = [], [], None
     try:
-        for item in prepare(files, kind=kind, text_column=text_column, segmenter=segmenter, known=known):
+        for item in prepare(files, kind=kind, read=read, segmenter=segmenter, known=known):
             prepared.append(item)
     except Exception as exc:
         error = exc
@@ -218,7 +227,7 @@ def _import_in_processes(
     workers: int,
     *,
     kind: str | None,
-    text_column: str,
+    read: ReadOptions,
     segmenter: Segmenter,
     known: Mapping[str, str],
     replace: bool,
@@ -234,7 +243,7 @@ def _import_in_processes(
             k,
             files[i : i + FILES_PER_TASK],
             kind,
-            text_column,
+            read,
             segmenter,
             {f.name: known[f.name] for f in files[i : i + FILES_PER_TASK] if f.name in known},
             replace,

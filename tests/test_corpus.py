@@ -482,6 +482,7 @@ def test_read_document_rejects_missing_unknown_and_folders(
         ".csv",
         ".tsv",
         ".xlsx",
+        ".json",
     }
 
 

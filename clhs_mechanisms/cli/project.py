@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from ..codebook import load_codebook, shipped_codebook_path
 from ..codebook_lint import lint_codebook
+from ..corpus.formats import FORMATS
 from .common import (
     EXIT_USER_ERROR,
     db_url_option,
@@ -57,6 +58,21 @@ def init(directory: str | None, codebook_file: str | None, db_url: str | None) -
     help="Sidecar CSV of document/case attributes keyed by file name or participant id.",
 )
 @click.option("--replace", is_flag=True, help="Replace changed documents, re-anchoring their codings.")
+@click.option(
+    "--interviewer",
+    "interviewers",
+    multiple=True,
+    metavar="NAME",
+    help="A speaker whose turns are the interviewer's, not coded (repeatable; besides role labels such as "
+    "'Interviewer'). An 'interviewer' column in the attributes sidecar names them per document.",
+)
+@click.option(
+    "--format",
+    "layout",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="Read transcripts in this layout instead of detecting it.",
+)
 @click.option("--text-column", default="text", show_default=True, help="Text column of CSV/XLSX tables.")
 @click.option(
     "--max-sentences",
@@ -80,13 +96,15 @@ def import_(
     kind: str | None,
     attributes: str | None,
     replace: bool,
+    interviewers: tuple[str, ...],
+    layout: str | None,
     text_column: str,
     max_sentences: int,
     workers: int | None,
     project_dir: str | None,
     db_url: str | None,
 ) -> None:
-    """Import transcripts (.txt .md .vtt .srt .docx) and literature tables (.csv .xlsx).
+    """Import transcripts (.txt .md .vtt .srt .docx, Whisper .json/.tsv) and literature tables (.csv .xlsx).
 
     REFI-QDA files (.qdc codebooks, .qdpx projects) go to `clhs import-qdc` / `clhs import-qdpx`.
     """
@@ -110,8 +128,9 @@ def import_(
             attributes=attributes,
             replace=replace,
             text_column=text_column,
-            segmenter=Segmenter(max_sentences=max_sentences),
+            segmenter=Segmenter(max_sentences=max_sentences, interviewers=interviewers),
             workers=workers,
+            format=layout,
         )
         with tqdm(results, unit="doc", desc="importing", disable=None, file=sys.stderr) as bar:
             for result in bar:
@@ -134,6 +153,21 @@ def import_(
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no documents"
         noticed = f"; {warned} with warnings (shown above, kept with the document)" if warned else ""
         click.echo(f"{summary}; {segments} segments, {words} words{noticed}")
+
+
+@main.command()
+@click.argument("document")
+@click.argument("names", nargs=-1, metavar="NAME...")
+@click.option("--coder", default="system", show_default=True, help="Who says so (audit log).")
+@project_option
+@user_errors
+def interviewers(document: str, names: tuple[str, ...], coder: str, project_dir: str | None) -> None:
+    """Say who interviewed in DOCUMENT: their turns become not codable (none: only role labels)."""
+    with open_project(project_dir) as project:
+        changed = project.set_interviewers(document, list(names), coder=coder)
+    click.echo(
+        f"{document}: interviewer {', '.join(names) or '(role labels only)'}; {changed} segments changed"
+    )
 
 
 @main.command()

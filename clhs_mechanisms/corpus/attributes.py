@@ -22,7 +22,9 @@ class AttributeTable:
     a path (``site_a/p01.txt``, matched against the end of the document's name).
     """
 
-    def __init__(self, by_file: Mapping[str, Mapping[str, str]], by_participant: Mapping[str, Mapping[str, str]]) -> None:
+    def __init__(
+        self, by_file: Mapping[str, Mapping[str, str]], by_participant: Mapping[str, Mapping[str, str]]
+    ) -> None:
         self._by_file = dict(by_file)
         self._by_participant = dict(by_participant)
 
@@ -33,7 +35,10 @@ class AttributeTable:
         table, _ = read_csv_table(read_bytes(path), str(path))
         file_key, participant_key = table.column("file"), table.column("participant")
         if file_key is None and participant_key is None:
-            raise ReaderError(f"an attributes table needs a 'file' or 'participant' column (found: {', '.join(table.columns)})", where=str(path))
+            raise ReaderError(
+                f"an attributes table needs a 'file' or 'participant' column (found: {', '.join(table.columns)})",
+                where=str(path),
+            )
         indexes: dict[str, dict[str, dict[str, str]]] = {"file": {}, "participant": {}}
         lines: dict[tuple[str, str], int] = {}
         for number, cells in table.rows:
@@ -43,7 +48,10 @@ class AttributeTable:
                     continue
                 key = _file_key(cells[key_column]) if index == "file" else cells[key_column]
                 if (index, key) in lines:
-                    raise ReaderError(f"{index} '{key}' is listed twice (lines {lines[index, key]} and {number})", where=f"{path}:{number}")
+                    raise ReaderError(
+                        f"{index} '{key}' is listed twice (lines {lines[index, key]} and {number})",
+                        where=f"{path}:{number}",
+                    )
                 lines[index, key] = number
                 indexes[index][key] = attributes
         return cls(indexes["file"], indexes["participant"])
@@ -61,17 +69,21 @@ class AttributeTable:
         ]
         if len(rows) == 1:
             return dict(rows[0])
-        participant = next((value for key, value in document.attributes.items() if key.casefold() == "participant"), None)
+        participant = next(
+            (value for key, value in document.attributes.items() if key.casefold() == "participant"), None
+        )
         return dict(self._by_participant.get(participant, {})) if participant else {}
 
 
 def _file_key(value: str) -> str:
     """A sidecar's ``file`` cell as a relative POSIX path: ``.\\site_a\\p01.txt`` -> ``site_a/p01.txt``."""
-    return PurePosixPath(*[part for part in value.replace("\\", "/").split("/") if part not in ("", ".")]).as_posix()
+    return PurePosixPath(
+        *[part for part in value.replace("\\", "/").split("/") if part not in ("", ".")]
+    ).as_posix()
 
 
 def _ends(parts: tuple[str, ...], suffix: tuple[str, ...]) -> bool:
-    return 0 < len(suffix) <= len(parts) and parts[len(parts) - len(suffix):] == suffix
+    return 0 < len(suffix) <= len(parts) and parts[len(parts) - len(suffix) :] == suffix
 
 
 def apply_attributes(document: Document, table: AttributeTable) -> Document:

@@ -14,6 +14,7 @@ from clhs_mechanisms.corpus.model import Document
 from clhs_mechanisms.corpus.tables import read_table
 from clhs_mechanisms.corpus.text import require_file
 from clhs_mechanisms.corpus.transcript import read_transcript
+from clhs_mechanisms.corpus.whisper import is_whisper_tsv, read_whisper
 from clhs_mechanisms.errors import ReaderError
 
 _READERS: dict[str, Callable[..., Document]] = {
@@ -26,6 +27,7 @@ _READERS: dict[str, Callable[..., Document]] = {
     ".csv": read_table,
     ".tsv": read_table,
     ".xlsx": read_table,
+    ".json": read_whisper,
 }
 SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(sorted(_READERS))
 SIDECAR_NAME = "attributes.csv"
@@ -43,11 +45,15 @@ class SourceFile(NamedTuple):
     name: str
 
 
-def read_document(path: PathArg, *, kind: str | None = None, text_column: str = "text") -> Document:
+def read_document(
+    path: PathArg, *, kind: str | None = None, text_column: str = "text", format: str | None = None
+) -> Document:
     """Read one file with the reader for its extension.
 
     ``kind`` defaults to "literature" for tables and "interview" for everything else;
-    ``text_column`` names the excerpt column of a table.
+    ``text_column`` names the excerpt column of a table; ``format`` forces a transcript layout
+    (zoom, teams, otter, descript, whisper, youtube, rev, plain) instead of detecting it. A ``.tsv``
+    whose header is Whisper's ``start  end  text`` is a transcript, any other a table of excerpts.
     """
     path = Path(path)
     require_file(path)
@@ -57,10 +63,22 @@ def read_document(path: PathArg, *, kind: str | None = None, text_column: str = 
             f"unsupported file type '{path.suffix}' (supported: {', '.join(SUPPORTED_EXTENSIONS)})",
             where=str(path),
         )
+    if reader is read_table and path.suffix.lower() == ".tsv" and is_whisper_tsv(_head(path)):
+        reader = read_whisper
     options: dict[str, str] = {"kind": kind} if kind else {}
     if reader is read_table:
         options["text_column"] = text_column
+    elif format:
+        options["format"] = format
     return reader(path, **options)
+
+
+def _head(path: Path, size: int = 256) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(size)
+    except OSError as error:
+        raise ReaderError(f"cannot read the file ({error.strerror or error})", where=str(path)) from error
 
 
 def _hidden(path: Path) -> bool:
@@ -90,8 +108,17 @@ def _walk(
             continue
         if entry.is_dir():
             yield from _walk(root, entry, sidecar, explicit, seen)
-        elif entry.suffix.lower() in _READERS and _first_time(entry, seen):
+        elif entry.suffix.lower() in _READERS and _transcript_json(entry) and _first_time(entry, seen):
             yield SourceFile(entry, sidecar, entry.relative_to(root).as_posix())
+
+
+def _transcript_json(path: Path) -> bool:
+    """A ``.json`` file in a folder is read only if it looks like Whisper's output (a folder of
+    interviews may hold other JSON files, which are not transcripts); other extensions: True."""
+    if path.suffix.lower() != ".json":
+        return True
+    head = _head(path, 1 << 16)
+    return b'"segments"' in head or b'"transcription"' in head
 
 
 def _first_time(path: Path, seen: set[Path]) -> bool:
@@ -123,8 +150,10 @@ def iter_files(
     named: dict[str, Path] = {}
     for given in paths:
         given = Path(given)
-        found = _walk(given, given, table, table is not None, seen) if given.is_dir() else (
-            [SourceFile(given, table, given.name)] if _first_time(given, seen) else []
+        found = (
+            _walk(given, given, table, table is not None, seen)
+            if given.is_dir()
+            else ([SourceFile(given, table, given.name)] if _first_time(given, seen) else [])
         )
         for source in found:
             if source.name in named:
@@ -139,11 +168,15 @@ def iter_files(
 
 
 def read_files(
-    files: Iterable[SourceFile], *, kind: str | None = None, text_column: str = "text"
+    files: Iterable[SourceFile],
+    *,
+    kind: str | None = None,
+    text_column: str = "text",
+    format: str | None = None,
 ) -> Iterator[Document]:
     """Read each :class:`SourceFile` of :func:`iter_files` into a Document named by it, lazily."""
     for path, table, name in files:
-        document = read_document(path, kind=kind, text_column=text_column)
+        document = read_document(path, kind=kind, text_column=text_column, format=format)
         if document.name != name:
             document = dataclasses.replace(document, name=name)
         yield apply_attributes(document, table) if table is not None else document
@@ -155,6 +188,9 @@ def iter_documents(
     kind: str | None = None,
     attributes: AttributeTable | PathArg | None = None,
     text_column: str = "text",
+    format: str | None = None,
 ) -> Iterator[Document]:
     """Read files and folders (see :func:`iter_files`) one document at a time, lazily."""
-    return read_files(iter_files(paths, attributes=attributes), kind=kind, text_column=text_column)
+    return read_files(
+        iter_files(paths, attributes=attributes), kind=kind, text_column=text_column, format=format
+    )

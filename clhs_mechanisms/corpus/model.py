@@ -39,7 +39,14 @@ class Turn:
             raise ValueError(f"turn offsets out of order: {self.start}..{self.end}")
 
     def __reduce__(self):  # the attributes' read-only view cannot be pickled itself
-        return Turn, (self.start, self.end, self.speaker, self.time_start, self.time_end, dict(self.attributes))
+        return Turn, (
+            self.start,
+            self.end,
+            self.speaker,
+            self.time_start,
+            self.time_end,
+            dict(self.attributes),
+        )
 
 
 @dataclass(frozen=True)
@@ -69,8 +76,16 @@ class Document:
                 raise ValueError(f"{self.name}: turn ends at {turn.end}, past the text ({len(self.text)})")
 
     def __reduce__(self):
-        return Document, (self.name, self.kind, self.text, self.turns, self.sha256, dict(self.attributes),
-                          self.source_path, self.warnings)
+        return Document, (
+            self.name,
+            self.kind,
+            self.text,
+            self.turns,
+            self.sha256,
+            dict(self.attributes),
+            self.source_path,
+            self.warnings,
+        )
 
     @cached_property
     def words(self) -> int:
@@ -78,5 +93,4 @@ class Document:
         return len(self.text.split())
 
     def turn_text(self, turn: Turn) -> str:
-        return self.text[turn.start:turn.end]
-
+        return self.text[turn.start : turn.end]

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from ..corpus.model import Document
 from ..errors import StoreError
-from ..segment import Segment
+from ..segment import Segment, is_interviewer
 from ._anchoring import anchor, containing, context
 from ._core import ProjectCore, bulk_insert
 from ._ids import new_id, new_ids, now
@@ -80,6 +80,50 @@ def insert_units(conn: Connection, doc_id: str, document: Document, segs: Sequen
 
 class DocumentsMixin(ProjectCore):
     """Documents with their turns, segments and cases."""
+
+    def set_interviewers(self, document: str, names: Sequence[str], *, coder: str = "system") -> int:
+        """Say who interviewed in ``document``: the turns of the speakers ``names`` (and of role labels
+        such as 'Interviewer') become not codable, every other turn codable. Codings stay as they are;
+        pending suggestions on turns that are no longer codable leave the queue. The names are kept as
+        the document's ``interviewer`` attribute. Returns the number of segments that changed."""
+        names = [n.strip() for n in names if n and n.strip()]
+        with self._guard(), self.engine.begin() as conn:
+            doc = conn.execute(
+                sa.select(documents.c.id, documents.c.attributes).where(documents.c.name == document)
+            ).first()
+            if doc is None:
+                raise StoreError(f"no document '{document}' in the project")
+            live = sa.and_(segments.c.document_id == doc.id, segments.c.retired.is_(False))
+            speakers = set(conn.execute(sa.select(segments.c.speaker).where(live).distinct()).scalars()) - {
+                None
+            }
+            key = lambda name: " ".join(name.split()).casefold()  # noqa: E731 - how is_interviewer compares
+            unknown = [n for n in names if key(n) not in {key(s) for s in speakers}]
+            if unknown:
+                known = ", ".join(sorted(speakers)) or "none"
+                raise StoreError(f"no speaker '{unknown[0]}' in {document} (speakers: {known})")
+            changed = 0
+            for speaker in speakers:
+                codable = not is_interviewer(speaker, names)
+                changed += conn.execute(
+                    segments.update()
+                    .where(live, segments.c.speaker == speaker, segments.c.codable.is_not(codable))
+                    .values(codable=codable)
+                ).rowcount
+            not_codable = sa.select(segments.c.id).where(live, segments.c.codable.is_(False))
+            conn.execute(
+                suggestions.update()
+                .where(suggestions.c.status == "pending", suggestions.c.segment_id.in_(not_codable))
+                .values(status="stale")
+            )
+            attributes = {k: v for k, v in json.loads(doc.attributes).items() if k != "interviewer"}
+            if names:
+                attributes["interviewer"] = "; ".join(names)
+            conn.execute(
+                documents.update().where(documents.c.id == doc.id).values(attributes=json.dumps(attributes))
+            )
+            self._log(conn, coder, "interviewers", "document", doc.id, {"names": names, "changed": changed})
+        return changed
 
     def import_document(
         self, document: Document, units: Sequence[Segment], *, replace: bool = False, coder: str = "system"

@@ -54,6 +54,19 @@ if noticed:
         + "\n".join(f"- {escape_markdown(warning)}" for warning in noticed)
     )
 segs = project.segments(document=name)
+speakers = sorted(segs["speaker"].dropna().unique())
+if speakers and segs["kind"].iloc[0] == "interview":
+    named = docs.loc[docs["name"] == name, "attributes"].iloc[0].get("interviewer", "")
+    current = [s for s in speakers if s in {n.strip() for n in named.split(";")}]
+    with st.expander("Who interviewed? (their turns are not coded)"):
+        chosen = st.multiselect("Interviewer(s)", speakers, default=current, key=f"interviewers:{name}")
+        if st.button("Save interviewers", disabled=chosen == current or not state.coder()):
+            try:
+                changed = project.set_interviewers(name, chosen, coder=state.require_coder())
+                st.toast(f"{changed} segments changed; codings kept")
+                st.rerun()
+            except ClhsError as exc:
+                state.report_error(exc)
 turns = sorted(segs["turn"].unique())
 pages = max(1, math.ceil(len(turns) / TURNS_PER_PAGE))
 page = st.number_input(f"Page (of {pages}, {TURNS_PER_PAGE} turns each)", 1, pages, 1, key="doc_page")
