@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ROOT / "clhs_mechanisms" / "app" / "pages"
+PAGES = ROOT / "clhs_mechanisms" / "app" / "views"
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ from clhs_mechanisms.errors import ClhsError
 from .conftest import TRANSCRIPT
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGE = str(Path(__file__).resolve().parents[1] / "clhs_mechanisms" / "app" / "pages" / "agreement.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "clhs_mechanisms" / "app" / "views" / "agreement.py")
 
 SEGMENTS = pd.DataFrame(
     {

@@ -12,7 +12,7 @@ from clhs_mechanisms import Project, import_paths
 from clhs_mechanisms.assist import queue
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = Path(__file__).resolve().parents[1] / "clhs_mechanisms" / "app" / "pages"
+PAGES = Path(__file__).resolve().parents[1] / "clhs_mechanisms" / "app" / "views"
 
 NASTY = """Interviewer: What happened next?
 P07: I give back because someone helped us. <script>alert('x')</script> The registry form was easy.

@@ -268,6 +268,10 @@ def test_team_sign_in_and_blind_double_coding(tmp_path, mini_codebook, transcrip
     with _app_server(project, tmp_path, team=True) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         try:
+            stranger = browser.new_context().new_page()
+            stranger.goto(f"{url}/documents")  # a page's own address: still behind the sign-in
+            stranger.get_by_text("Sign in (in the sidebar) to open the project.").wait_for(timeout=60_000)
+            assert stranger.get_by_text("Select text in a turn").count() == 0
             ana = browser.new_context().new_page()
             _sign_in(ana, url, "ana", "not it at all")
             ana.get_by_text("Name or password is wrong.").wait_for(timeout=30_000)

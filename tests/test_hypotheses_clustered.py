@@ -29,7 +29,7 @@ from clhs_mechanisms.cli import main
 from clhs_mechanisms.codebook import Hypothesis
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = Path(__file__).resolve().parents[1] / "clhs_mechanisms" / "app" / "pages"
+PAGES = Path(__file__).resolve().parents[1] / "clhs_mechanisms" / "app" / "views"
 H1 = Hypothesis(
     id="H1",
     statement="s",

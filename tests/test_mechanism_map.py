@@ -29,7 +29,7 @@ from clhs_mechanisms.analysis.mechanism_map import (
 from clhs_mechanisms.cli import main
 from clhs_mechanisms.codebook import load_codebook, parse_codebook, shipped_codebook_path
 
-PAGE = Path(__file__).resolve().parents[1] / "clhs_mechanisms" / "app" / "pages" / "mechanisms.py"
+PAGE = Path(__file__).resolve().parents[1] / "clhs_mechanisms" / "app" / "views" / "mechanisms.py"
 GRAPHML = "{http://graphml.graphdrawing.org/xmlns}"
 SVG = "{http://www.w3.org/2000/svg}"
 TALK = """Interviewer: Why did you join?

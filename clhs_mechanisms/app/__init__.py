@@ -10,7 +10,7 @@ from ..errors import ClhsError
 from ..markdown import escape_markdown
 from . import identity, state
 
-PAGES = Path(__file__).parent / "pages"
+PAGES = Path(__file__).parent / "views"  # not "pages": Streamlit would run a file there without main()
 
 
 def main() -> None:

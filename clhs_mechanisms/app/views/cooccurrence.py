@@ -149,8 +149,11 @@ st.download_button(
 
 st.subheader("Quotes behind a cell")
 picked = (clicked.selection.get("cell") or [{}])[0] if clicked and clicked.selection else {}
-if picked.get("code_a") and picked.get("code_b") and picked["code_a"] != picked["code_b"]:
-    st.session_state["co_a"], st.session_state["co_b"] = picked["code_a"], picked["code_b"]
+cell_pair = (picked.get("code_a"), picked.get("code_b"))
+if all(cell_pair) and cell_pair[0] != cell_pair[1] and st.session_state.get("co_clicked") != cell_pair:
+    # a new click sets the pickers once; afterwards they are the reader's again
+    st.session_state["co_a"], st.session_state["co_b"] = cell_pair
+    st.session_state["co_clicked"] = cell_pair
 strongest = table[table["n12"] > 0].sort_values([measure, "n12"], ascending=False).head(1)
 ids = [c for c in codebook.code_ids if labels[c] in order]
 default_a = strongest["code_a"].iloc[0] if len(strongest) else ids[0]
