@@ -83,16 +83,19 @@ def run_demo(
 
 
 def _import_gold(project: Project, gold: Path, echo: Callable[[str], None]) -> None:
-    """The gold codings of the training documents, and the blind double coding of whole interviews."""
+    """The gold codings of the training documents, and the blind double coding of whole interviews, with
+    the modifiers the gold rows carry."""
     from .interop.gold import import_codings_jsonl
 
     n_gold = import_codings_jsonl(project, gold / "train.jsonl", coder=GOLD_CODER)
     first, second = gold / "first_coder.jsonl", gold / "second_coder.jsonl"
     n_1 = import_codings_jsonl(project, first, coder="coder-1", documents=DOUBLE_CODED)
     n_2 = import_codings_jsonl(project, second, coder="coder-2", documents=DOUBLE_CODED)
+    n_mod = len(project.coding_modifiers())
     echo(
         f"3. codings: {n_gold} gold codings of the training documents; blind double coding of "
-        f"{len(DOUBLE_CODED)} whole interviews: {n_1} by coder-1, {n_2} by coder-2"
+        f"{len(DOUBLE_CODED)} whole interviews: {n_1} by coder-1, {n_2} by coder-2; {n_mod} codings carry "
+        "modifiers (valence, originator, engagement level, cx)"
     )
 
 

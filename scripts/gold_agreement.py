@@ -6,6 +6,10 @@ every (segment, code): micro-F1 between the coders, Cohen's kappa per code (scik
 mean over the codes either coder used, pooled kappa and Krippendorff's alpha (nominal) over all
 decisions, percent agreement, and the share of segments with identical code sets.
 
+Modifiers (a row's ``modifiers``: code -> {modifier: value}) are compared on every segment where
+both coders applied a code that carries a modifier in either file: each modifier's value (``unset``
+when a coder gave none), percent agreement and Cohen's kappa per modifier.
+
 Usage: python scripts/gold_agreement.py [corpus/gold]
 """
 
@@ -20,6 +24,8 @@ import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
 from clhs_mechanisms.analysis import krippendorff_alpha
+
+FILES = ("first_coder.jsonl", "second_coder.jsonl")
 
 
 def _read(path: Path) -> dict[str, tuple[int, set[str]]]:
@@ -51,9 +57,28 @@ def summary(first: dict[str, set[str]], second: dict[str, set[str]]) -> tuple[di
     return figures, per_code
 
 
+def modifier_summary(first: list[dict], second: list[dict]) -> list[tuple[str, str, int, float, float]]:
+    """(code, modifier, segments, % agreement, Cohen's kappa) for each modifier the files give a code."""
+    used: dict[str, set[str]] = defaultdict(set)
+    for row in first + second:
+        for code, values in (row.get("modifiers") or {}).items():
+            used[code] |= set(values)
+    out = []
+    for code, modifiers in sorted(used.items()):
+        both = [(a, b) for a, b in zip(first, second) if code in a["codes"] and code in b["codes"]]
+        for key in sorted(modifiers):
+            a, b = (
+                [str((r.get("modifiers") or {}).get(code, {}).get(key, "unset")) for r in rows]
+                for rows in zip(*both)
+            )
+            kappa = 1.0 if a == b else float(cohen_kappa_score(a, b))
+            out.append((code, key, len(both), float(np.mean([x == y for x, y in zip(a, b)])), kappa))
+    return out
+
+
 def main() -> None:
     gold = Path(sys.argv[1] if len(sys.argv) > 1 else "corpus/gold")
-    first, second = _read(gold / "first_coder.jsonl"), _read(gold / "second_coder.jsonl")
+    first, second = (_read(gold / name) for name in FILES)
     rounds: dict[int, list[str]] = defaultdict(list)
     for i, (r, _) in first.items():
         rounds[r].append(i)
@@ -74,6 +99,11 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for code, n1, n2, pa, k in per_code:
         print(f"| {code} | {n1} | {n2} | {pa:.3f} | {k:.2f} |")
+    rows = [list(map(json.loads, (gold / name).read_text(encoding="utf-8").splitlines())) for name in FILES]
+    print("\n| code | modifier | segments coded by both | % agreement | Cohen's kappa |")
+    print("|---|---|---|---|---|")
+    for code, key, n, pa, k in modifier_summary(*rows):
+        print(f"| {code} | {key} | {n} | {pa:.3f} | {k:.2f} |")
 
 
 if __name__ == "__main__":

@@ -23,8 +23,10 @@ How a hypothesis is read (mechanism, outcome and contrast sides; each unit's cas
   significant in the expected direction after Benjamini-Hochberg correction across all tests
   of the table; otherwise *not supported*. ``fisher_verdict`` is the same rule on Fisher's tests.
 
-Filters a note asks for on modifiers (valence, originator, engagement level, cx) are not
-applied: codings do not record modifiers yet; the ``caveat`` column says so.
+- **modifier filters** the note asks for (valence, originator, engagement level, cx; see
+  ``readings``) restrict a code to the codings with those values; the filtered code shows in
+  the ``mechanism``/``outcome`` columns as ``code[modifier=value]``. Where the codings carry no
+  such modifier the test runs without the filter and the ``caveat`` column says so.
 """
 
 from __future__ import annotations
@@ -49,7 +51,6 @@ from .clustered import (
 from .readings import Prepared, contrast_side, mechanism_rule, prepare  # noqa: F401  (re-exported)
 from .significance import bh_adjust, fisher_p, odds_ratio_interval
 
-MODIFIER_WORDS = ("valence", "originator", "engagement_level", "cx flag", "cx-flag", "modifier")
 VERDICTS = ("supported", "not supported", "not enough data")
 SHORT_TESTS = {"within": "case sign-flip", "between": "Fisher (one unit per case)"}
 COLUMNS = [
@@ -169,7 +170,7 @@ def evaluate_prepared(prep: Prepared, o: Options, masks: dict[str, np.ndarray] |
             o.alpha,
         )
     cols["reason"] = np.array([_reason(dict(zip(cols, row)), o) for row in zip(*cols.values())], dtype=object)
-    cols["caveat"] = np.array([_caveat(r.h) for r in prep.readings], dtype=object)
+    cols["caveat"] = np.array([r.caveat for r in prep.readings], dtype=object)
     table = pd.DataFrame({c: cols[c] for c in COLUMNS})
     designs = sorted({prep.design[r.h.unit] for r in prep.readings})
     table.attrs.update(
@@ -230,8 +231,8 @@ def _main_columns(prep: Prepared, t: ClusterTables, signs: np.ndarray, o: Option
             "unit": _texts(r.h.unit for r in prep.readings),
             "expected": _texts(r.h.expected for r in prep.readings),
             "mechanism": _texts(r.mechanism for r in prep.readings),
-            "outcome": _texts("any of " + ", ".join(r.h.outcome) for r in prep.readings),
-            "contrast": _texts(", ".join(r.h.contrast) for r in prep.readings),
+            "outcome": _texts("any of " + r.names_of(r.h.outcome) for r in prep.readings),
+            "contrast": _texts(r.names_of(r.h.contrast) for r in prep.readings),
             "contrast_side": _texts(r.side for r in prep.readings),
             "N": N,
             "clusters": t.present().sum(axis=1),
@@ -286,7 +287,7 @@ def _contrast_columns(
         with np.errstate(divide="ignore", invalid="ignore"):
             rates.append(f"{np.float64(t1[i]) / n1[i]:.3f} vs {np.float64(t2[i]) / n2[i]:.3f}")
         texts.append(
-            f"contrast ({', '.join(r.h.contrast)} standing in for the {r.side} side): {what} in "
+            f"contrast ({r.names_of(r.h.contrast)} standing in for the {r.side} side): {what} in "
             f"{_pct(t1[i], n1[i])} {names[0]} {r.h.unit}s vs {_pct(t2[i], n2[i])} {names[1]} {r.h.unit}s"
         )
     return {
@@ -298,16 +299,6 @@ def _contrast_columns(
         "_contrast_cluster_enough": ~has | (testable(N, n1, tt, res["cluster_min"], o) & big),
         "_contrast_text": _texts(texts),
     }
-
-
-def _caveat(h: Any) -> str:
-    note = (h.note or "").lower().split("left out")[0]
-    if any(w in note for w in MODIFIER_WORDS):
-        return (
-            "the note mentions modifiers (valence, originator, engagement level or cx); codings do "
-            "not record modifiers, so no modifier filter was applied"
-        )
-    return ""
 
 
 def _reason(r: dict[str, Any], o: Options) -> str:
@@ -368,6 +359,7 @@ def hypothesis_pairs(
     documents: pd.DataFrame | None,
     hypotheses: Sequence[Any],
     *,
+    codebook: Any = None,
     alpha: float = 0.05,
     min_count: int = 5,
     coders: Sequence[str] | None = None,
@@ -380,9 +372,10 @@ def hypothesis_pairs(
     ``mechanism-contrast`` or ``contrast-outcome``; columns N, ``clusters`` (cases), n1 (first
     code), n2, n12, P(partner | code), lift, Jaccard, one-sided ``fisher_p`` and ``cluster_p``
     (the clustered test of ``evaluate_hypotheses``) in the expected direction and ``too_small``
-    (by the clustered test). Codes never used appear with zero counts.
+    (by the clustered test). Codes never used appear with zero counts; a code the note filters by
+    a modifier (with ``codebook``) appears as ``code[modifier=value]``.
     """
-    prep = prepare(codings, segments, documents, hypotheses, coders=coders)
+    prep = prepare(codings, segments, documents, hypotheses, codebook=codebook, coders=coders)
     return prepared_pairs(
         prep, Options(alpha=alpha, min_count=min_count, permutations=permutations, seed=seed)
     )
@@ -392,14 +385,15 @@ def prepared_pairs(prep: Prepared, o: Options) -> pd.DataFrame:
     """``hypothesis_pairs`` on prepared readings."""
     signs = sign_matrix(len(prep.cases), o.permutations, o.seed)
     frames = []
-    for h in (r.h for r in prep.readings):
+    for r in prep.readings:
+        h = r.h
         units, design = prep.codes[h.unit], prep.design[h.unit]
         roles = [
             ("mechanism-outcome", h.mechanism, h.outcome),
             ("mechanism-contrast", h.mechanism, h.contrast),
             ("contrast-outcome", h.contrast, h.outcome),
         ]
-        rows = [(role, a, b) for role, left, right in roles for a in left for b in right]
+        rows = [(role, r.name(a), r.name(b)) for role, left, right in roles for a in left for b in right]
         if not rows:
             continue
         A = np.stack([units.has(a) for _, a, _ in rows])

@@ -9,6 +9,13 @@ its contrast, and which case (participant) each unit belongs to.
 - **contrast** codes stand in for the outcome side unless the note says the mechanism side, or
   (no word in the note) they share a domain with the mechanism codes and none with the outcome
   codes; ``hypotheses`` describes the contrast test.
+- **modifier filters**: a note (before "Left out") that names a code, one of the codebook's
+  modifiers and values of it ("act_engagement_depth with engagement_level produce or lead",
+  "Restrict com_create_contribute to originator patient_family") counts that code only in codings
+  with one of those values; a flag named alone ("use the cx flag") applies to the outcome codes
+  it may be set on. The filtered code is the unit column ``code[modifier=value|value]``. A filter
+  on a code none of whose codings carries the modifier is not applied, and the reading's
+  ``caveat`` says so.
 - **cases**: a unit's case is its document's case (a document without a case is its own case);
   the cases are the clusters of the clustered tests (``clustered``).
 """
@@ -17,13 +24,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ClhsError
+from ..modifiers import Modifier, as_dict, modifiers_of
 from .clustered import ClusterTables, cluster_tables, unit_cases
 from .units import Incidence, incidence, require_codings, select_coders
 
@@ -42,6 +50,29 @@ class Reading:
     g1: np.ndarray | None = None
     g2: np.ndarray | None = None
     target: np.ndarray | None = None
+    names: dict[str, str] = field(default_factory=dict)  # code -> its filtered unit column
+    caveat: str = ""
+
+    def name(self, code: str) -> str:
+        """The unit column standing for ``code`` (filtered by modifiers, if the note asks)."""
+        return self.names.get(code, code)
+
+    def names_of(self, codes: Sequence[str]) -> str:
+        return ", ".join(self.name(c) for c in codes)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Count ``code`` only in codings whose ``modifier`` has one of ``values``."""
+
+    code: str
+    modifier: str
+    values: tuple[str, ...]
+    flag: bool = False  # a flag (cx): unset means "no", so codings without it are not a gap
+
+    @property
+    def name(self) -> str:
+        return f"{self.code}[{self.modifier}={'|'.join(self.values)}]"
 
 
 @dataclass
@@ -125,15 +156,91 @@ class UnitCodes:
         return np.logical_and.reduce(cols) if how == "all" else np.logical_or.reduce(cols)
 
 
-def _read(h: Any, units: UnitCodes, codebook: Any) -> Reading:
-    """The units with the mechanism, the outcome and the contrast groups of one hypothesis."""
-    required, any_of = mechanism_rule(h)
+MODIFIER_WORDS = ("valence", "originator", "engagement_level", "cx flag", "cx-flag", "modifier")
+
+
+def _mentions(m: Modifier) -> str:
+    """A regex for the ways a note names modifier ``m`` (its id, with spaces, or its label)."""
+    forms = {m.id, m.id.replace("_", " "), m.label.lower()}
+    return "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+
+
+def _sentence_filters(h: Any, sentence: str, mods: dict[str, Modifier], codebook: Any) -> list[Filter]:
+    """The filters one sentence of a note asks for: the code named last before the modifier, with
+    the values listed after it; a flag named alone applies to the outcome codes that take it."""
+    places = {c: re.search(rf"\b{re.escape(c)}\b", sentence) for c in (*h.mechanism, *h.outcome, *h.contrast)}
+    out = []
+    for m in mods.values():
+        vals = "|".join(re.escape(v) for v in m.values)
+        listed = re.search(
+            rf"\b(?:{_mentions(m)})\s+((?:{vals})(?:\s*(?:,|or|and)\s*(?:{vals}))*)\b", sentence
+        )
+        flag = re.search(rf"\b(?:{_mentions(m)})[ -]flag", sentence) if m.flag else None
+        found = listed or flag
+        if found is None:
+            continue
+        named = sorted((p.start(), c) for c, p in places.items() if p and p.start() < found.start())
+        named = [c for _, c in named if m.applies(codebook, c)]
+        values = m.values
+        if listed:
+            values = tuple(v for v in m.values if re.search(rf"\b{re.escape(v)}\b", listed.group(1)))
+        targets = named[-1:] if named else [c for c in h.outcome if flag and m.applies(codebook, c)]
+        out += [Filter(c, m.id, values, m.flag) for c in targets]
+    return out
+
+
+def modifier_filters(h: Any, codebook: Any) -> list[Filter]:
+    """The modifier filters ``h``'s note asks for (see the module docstring); none without a codebook."""
+    mods = modifiers_of(codebook) if codebook is not None else {}
+    note = re.split(r"left out", (h.note or "").lower())[0]
+    if not mods or not note:
+        return []
+    return [
+        f
+        for sentence in re.split(r"(?<=[.;:])\s+", note)
+        for f in _sentence_filters(h, sentence, mods, codebook)
+    ]
+
+
+def _filtered(
+    codings: pd.DataFrame, filters: Sequence[Filter]
+) -> tuple[pd.DataFrame, set[Filter], dict[Filter, str]]:
+    """``codings`` plus, for each filter the data carry, copies of the matching codings under the
+    filter's name; the filters applied; a caveat per filter (empty when it applies fully)."""
+    extra, applied, caveats = [], set(), {}
+    for f in dict.fromkeys(filters):
+        rows = codings[codings["code"] == f.code]
+        mods = list(rows["modifiers"].map(as_dict)) if "modifiers" in rows.columns else [{}] * len(rows)
+        has = np.array([f.modifier in m for m in mods], dtype=bool)
+        if len(rows) and not has.any():
+            caveats[f] = (
+                f"modifier {f.modifier} not coded in these data for {f.code}; tested without the filter"
+            )
+            continue
+        caveats[f] = ""
+        if not has.all() and not f.flag:
+            caveats[f] = (
+                f"{f.modifier} set on {has.sum()} of {len(rows)} {f.code} codings; the others do not count"
+            )
+        keep = np.array([m.get(f.modifier) in f.values for m in mods], dtype=bool)
+        extra.append(rows[keep].assign(code=f.name))
+        applied.add(f)
+    return (pd.concat([codings, *extra], ignore_index=True) if extra else codings), applied, caveats
+
+
+def _read(h: Any, units: UnitCodes, codebook: Any, names: dict[str, str] | None = None) -> Reading:
+    """The units with the mechanism, the outcome and the contrast groups of one hypothesis, each code
+    read as its column in ``names`` (modifier filters) if it has one."""
+    names = names or {}
+    required, any_of = ([names.get(c, c) for c in side] for side in mechanism_rule(h))
     mech = units.column(required, "all") & (units.column(any_of, "any") if any_of else True)
     words = " AND ".join(required) + (" AND any of " if required and any_of else "") + ", ".join(any_of)
-    r = Reading(h, words if required else "any of " + ", ".join(any_of), mech, units.column(h.outcome, "any"))
+    outcome = [names.get(c, c) for c in h.outcome]
+    r = Reading(h, words if required else "any of " + ", ".join(any_of), mech, units.column(outcome, "any"))
+    r.names = names
     side = contrast_side(h, codebook)
     if side:
-        contr = units.column(h.contrast, "any")
+        contr = units.column([names.get(c, c) for c in h.contrast], "any")
         other, target = (r.outc, r.mech) if side == "outcome" else (r.mech, r.outc)
         r.side, r.g1, r.g2, r.target = side, other & ~contr, contr & ~other, target
     return r
@@ -154,6 +261,8 @@ def prepare(
         codings = select_coders(codings, coders)
     if not hypotheses:
         raise ClhsError("the codebook has no hypotheses")
+    filters = {h.id: modifier_filters(h, codebook) for h in hypotheses}
+    codings, applied, caveats = _filtered(codings, [f for fs in filters.values() for f in fs])
     incs: dict[str, Incidence] = {}
     for h in hypotheses:
         if h.unit not in incs:
@@ -169,5 +278,18 @@ def prepare(
     cluster = {u: cases.get_indexer(n) for u, n in names.items()}
     design = {u: "within" if np.bincount(c).max() > 1 else "between" for u, c in cluster.items()}
     codes = {u: UnitCodes(inc) for u, inc in incs.items()}
-    readings = [_read(h, codes[h.unit], codebook) for h in hypotheses]
+    readings = []
+    for h in hypotheses:
+        readings.append(
+            _read(h, codes[h.unit], codebook, {f.code: f.name for f in filters[h.id] if f in applied})
+        )
+        readings[-1].caveat = _caveat(h, codebook, [caveats[f] for f in filters[h.id]])
     return Prepared(readings, incs, codes, cluster, cases, design)
+
+
+def _caveat(h: Any, codebook: Any, texts: list[str]) -> str:
+    """What the reading of ``h`` could not do as its note asks (modifier filters)."""
+    note = re.split(r"left out", (h.note or "").lower())[0]
+    if codebook is None and any(w in note for w in MODIFIER_WORDS):
+        return "the note asks for modifier filters, which need the codebook (codebook=): tested without them"
+    return "; ".join(t for t in dict.fromkeys(texts) if t)

@@ -1,4 +1,5 @@
-"""Review commands: decide on a suggestion, undo, and list, change or delete one's own codings."""
+"""Review commands: decide on a suggestion, undo, and list, change, delete or set modifiers of
+one's own codings."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def undo(coder: str, project_dir: str | None) -> None:
 
 @main.group()
 def coding() -> None:
-    """List, change or delete your own codings."""
+    """List, change, delete or set modifiers of your own codings."""
 
 
 @coding.command("list")
@@ -65,14 +66,18 @@ def coding() -> None:
 @project_option
 @user_errors
 def list_(coder: str, limit: int, project_dir: str | None) -> None:
-    """CODER's latest codings, newest first: id, code, document, span, quote."""
+    """CODER's latest codings, newest first: id, code, document, span, quote, [modifiers]."""
     from ..review import ReviewSession
 
     with open_project(project_dir) as project:
         recent = ReviewSession(project, coder).recent(limit)
     for row in recent.itertuples():
         quote = row.quote if len(row.quote) <= 60 else row.quote[:57] + "..."
-        click.echo(f"{row.id}  {row.code}  {row.document} {row.start}-{row.end}  {quote!r}")
+        mods = " ".join(f"{k}={v}" for k, v in sorted(row.modifiers.items()))
+        click.echo(
+            f"{row.id}  {row.code}  {row.document} {row.start}-{row.end}  {quote!r}"
+            + (f"  [{mods}]" if mods else "")
+        )
     if recent.empty:
         click.echo(f"{coder} has no codings")
 
@@ -111,3 +116,29 @@ def delete(coding_id: str, coder: str, project_dir: str | None) -> None:
     with open_project(project_dir) as project:
         project.delete_coding(coding_id, coder=coder)
     click.echo(f"deleted {coding_id}")
+
+
+def _assignments(pairs: tuple[str, ...]) -> dict[str, str | None]:
+    """``KEY=VALUE`` arguments as a dict; ``KEY=`` (no value) removes the modifier."""
+    out: dict[str, str | None] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key.strip():
+            raise ClhsError(f"a modifier is KEY=VALUE (e.g. valence=negative; KEY= removes it), not '{pair}'")
+        out[key.strip()] = value.strip() or None
+    return out
+
+
+@coding.command("set")
+@click.argument("coding_id")
+@click.argument("modifiers", nargs=-1, required=True, metavar="KEY=VALUE...")
+@coder_option
+@project_option
+@user_errors
+def set_(coding_id: str, modifiers: tuple[str, ...], coder: str, project_dir: str | None) -> None:
+    """Set modifiers of one of your codings (valence=negative cx=true; KEY= removes one; `clhs undo`
+    takes the change back). The codebook's conventions say which modifiers and values a code takes."""
+    with open_project(project_dir) as project:
+        now = project.set_modifiers(coding_id, _assignments(modifiers), coder=coder)
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(now.items())) or "none"
+    click.echo(f"modifiers of {coding_id}: {shown}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -34,7 +35,10 @@ class _Counted(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
-        data = self._stream.read(len(buffer))
+        try:
+            data = self._stream.read(len(buffer))
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:  # damaged compressed data
+            raise ClhsError(f"damaged member '{self._name}' ({exc})", where=self._archive.where) from None
         self._archive._spend(len(data), self._name)
         buffer[: len(data)] = data
         return len(data)
@@ -157,8 +161,8 @@ class QdpxArchive:
         """A stream of the member's bytes, counted against the size limit."""
         try:
             raw = self._zip.open(member.name)
-        except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
-            raise ClhsError(
+        except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, ValueError) as exc:
+            raise ClhsError(  # ValueError: a member whose stored name is not what it declares
                 f"cannot read '{member.name}' from the archive ({exc})", where=self.where
             ) from None
         return io.BufferedReader(_Counted(raw, self, member.name), buffer_size=CHUNK)

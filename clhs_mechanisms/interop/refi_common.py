@@ -68,9 +68,9 @@ def selection_guid(*parts: str) -> str:
 def _utc(value: str) -> datetime | None:
     try:
         when = datetime.fromisoformat(value.strip())
-    except ValueError:
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # not a time, or one that leaves the calendar in UTC
         return None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def file_time(value: str | None) -> str | None:

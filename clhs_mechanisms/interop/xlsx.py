@@ -18,9 +18,10 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from ..modifiers import modifiers_of
 from ..store import Project
 from .files import atomic_path
-from .tables import codings_table
+from .tables import codings_table, modifier_columns
 
 MAX_CELL = 32767  # Excel's limit on characters in a cell
 TRUNCATED = " […]"
@@ -109,14 +110,19 @@ def codings_workbook(project: Project, path: str | Path) -> int:
     """Write the codings workbook; returns the number of codings.
 
     Sheet ``codings``: one row per coding with document, speaker, case, the document's
-    attributes (``attr_*``), code, domain, coder, quote, span (``start-end``, end-exclusive
-    code points), memo. Sheet ``codes``: each code with its count and the name of its
-    sheet. Then one sheet per code with its quotes.
+    attributes (``attr_*``), code, domain, coder, one column per modifier (``valence``, ...),
+    quote, span (``start-end``, end-exclusive code points), memo. Sheet ``codes``: each code
+    with its count and the name of its sheet. Then one sheet per code with its quotes and the
+    modifiers that code takes.
     """
     table = codings_table(project)
     table["span"] = [f"{s}-{e}" for s, e in zip(table["start"], table["end"])]
     attr_cols = [c for c in table.columns if c.startswith("attr_")]
-    main_cols = SHEET_COLUMNS[:3] + attr_cols + SHEET_COLUMNS[3:]
+    mod_cols = modifier_columns(project)
+    at = SHEET_COLUMNS.index("coder") + 1
+    main_cols = (
+        SHEET_COLUMNS[:3] + attr_cols + SHEET_COLUMNS[3:at] + list(mod_cols.values()) + SHEET_COLUMNS[at:]
+    )
     widths = {"quote": 60, "memo": 40, "document": 22, "code": 24, "code_label": 24, "coding_id": 38}
     wb = Workbook(write_only=True)
     taken = {"codings", "codes"}
@@ -136,13 +142,20 @@ def codings_workbook(project: Project, path: str | Path) -> int:
         ],
         {"code": 28, "label": 32, "sheet": 32},
     )
+    defined = modifiers_of(codebook)
     for code in code_ids:
         rows = per_code[code]
+        takes = [
+            col
+            for key, col in mod_cols.items()
+            if (key in defined and defined[key].applies(codebook, code)) or (rows[col] != "").any()
+        ]
+        columns = QUOTE_COLUMNS[:4] + takes + QUOTE_COLUMNS[4:]
         _write_sheet(
             wb,
             titles[code],
-            QUOTE_COLUMNS,
-            rows[QUOTE_COLUMNS].itertuples(index=False, name=None),
+            columns,
+            rows[columns].itertuples(index=False, name=None),
             {"quote": 80, "memo": 40, "document": 22, "coding_id": 38},
         )
     with atomic_path(path) as tmp:

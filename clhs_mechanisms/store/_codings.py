@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import StoreError
+from ..modifiers import dump
 from ._anchoring import containing, context
 from ._core import ProjectCore
 from ._ids import new_id, now
@@ -31,10 +32,12 @@ def insert_coding(
     suggestion_id: str | None,
     created_at: str,
     where: str | None = None,
+    modifiers: dict[str, str] | None = None,
 ) -> None:
     """Insert one active coding of ``text[start:end]``, linked to the segment holding it,
-    with the quote and context that let it be re-anchored later. Offsets may be any integers
-    (numpy's from a DataFrame are stored as the numbers they are, not as bytes)."""
+    with the quote and context that let it be re-anchored later, and its (validated) ``modifiers``.
+    Offsets may be any integers (numpy's from a DataFrame are stored as the numbers they are, not
+    as bytes)."""
     try:
         start, end = operator.index(start), operator.index(end)
     except TypeError:
@@ -64,6 +67,7 @@ def insert_coding(
             quote=text[start:end],
             status="active",
             created_at=created_at,
+            modifiers=dump(modifiers or {}),
             **context(text, start, end),
         )
     )
@@ -83,13 +87,16 @@ class CodingsMixin(ProjectCore):
         origin: str = "manual",
         suggestion_id: str | None = None,
         conn: Connection | None = None,
+        modifiers: dict[str, str] | None = None,
     ) -> str:
         """Apply ``code`` to ``document.text[start:end]`` on behalf of ``coder`` (``document``: its
-        name or id); with ``conn`` inside that transaction, whose caller has checked the code. The
+        name or id), with ``modifiers`` (modifier -> value, checked against the codebook); with
+        ``conn`` inside that transaction, whose caller has checked the code and modifiers. The
         same code on the same span by the same coder twice is refused (from a decision, the
         decision links to the coding that exists)."""
         if conn is None:
             self.require_code(code)
+            modifiers = self.check_modifiers(code, modifiers) if modifiers else None
             self.coder_id(coder)
             with self._guard(), self.engine.begin() as c:
                 return self.add_coding(
@@ -101,6 +108,7 @@ class CodingsMixin(ProjectCore):
                     origin=origin,
                     suggestion_id=suggestion_id,
                     conn=c,
+                    modifiers=modifiers,
                 )
         doc = conn.execute(
             sa.select(documents.c.id, documents.c.text).where(
@@ -138,28 +146,23 @@ class CodingsMixin(ProjectCore):
             suggestion_id=suggestion_id,
             created_at=now(),
             where=document,
+            modifiers=(mods := {k: v for k, v in (modifiers or {}).items() if v is not None}),
         )
-        self._log(
-            conn,
-            coder,
-            "code",
-            "coding",
-            cid,
-            {"document": document, "code": code, "start": start, "end": end},
-        )
+        detail = {"document": document, "code": code, "start": start, "end": end}
+        self._log(conn, coder, "code", "coding", cid, {**detail, **({"modifiers": mods} if mods else {})})
         return cid
 
-    def add_codings(
-        self, spans: Iterable[tuple[str, int, int, str]], *, coder: str, origin: str = "manual"
-    ) -> list[str]:
-        """Apply several ``(document, start, end, code)`` in one transaction: all or none."""
-        spans = list(spans)
+    def add_codings(self, spans: Iterable[tuple], *, coder: str, origin: str = "manual") -> list[str]:
+        """Apply several ``(document, start, end, code)`` or ``(document, start, end, code,
+        modifiers)`` in one transaction: all or none."""
+        spans = [(*s[:4], self.check_modifiers(s[3], s[4]) if len(s) > 4 and s[4] else None) for s in spans]
         for code in sorted({s[3] for s in spans}):
             self.require_code(code)
         self.coder_id(coder)
         with self._guard(), self.engine.begin() as conn:
             return [
-                self.add_coding(d, s, e, c, coder=coder, origin=origin, conn=conn) for d, s, e, c in spans
+                self.add_coding(d, s, e, c, coder=coder, origin=origin, conn=conn, modifiers=m)
+                for d, s, e, c, m in spans
             ]
 
     def add_memo(

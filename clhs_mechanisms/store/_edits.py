@@ -14,11 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import StoreError
+from ..modifiers import dump, modifiers_of
 from ._anchoring import containing, context
 from ._core import ProjectCore
 from ._schema import audit, coders, codings, decisions, documents, segments, suggestions
 
-UNDOABLE = ("accept", "reject", "edit", "code", "recode", "delete")
+MODIFY = "modify"  # the audit action of a change of a coding's modifiers (``_modifiers``)
+UNDOABLE = ("accept", "reject", "edit", "code", "recode", "delete", MODIFY)
 _LOOKBACK = 500  # audit entries of one coder searched for the last undoable one
 
 
@@ -73,11 +75,23 @@ class EditsMixin(ProjectCore):
             after["end"] = (span or (row.start, row.end))[1]
             if after == before:
                 raise StoreError("the coding already has this code and span; nothing changed")
+            mods = json.loads(row.modifiers or "{}")
+            kept = self._modifiers_for(after["code"], mods)
+            if kept != mods:  # those the new code does not take are dropped, and come back on undo
+                before["modifiers"], after["modifiers"] = mods, kept
             self._set_coding(conn, row, after)
             self._log(conn, coder, "recode", "coding", coding_id, {"before": before, "after": after})
 
+    def _modifiers_for(self, code: str, mods: dict[str, str]) -> dict[str, str]:
+        """The modifiers of ``mods`` that a coding of ``code`` may carry."""
+        if not mods:
+            return mods
+        known, cb = modifiers_of(self.codebook), self.codebook
+        return {k: v for k, v in mods.items() if k in known and known[k].applies(cb, code)}
+
     def _set_coding(self, conn: Connection, row: sa.Row, values: dict) -> None:
-        """Give a coding another code and span, with the quote, context and segment that go with it."""
+        """Give a coding another code and span (and modifiers, if given), with the quote, context and
+        segment that go with it."""
         text = conn.execute(sa.select(documents.c.text).where(documents.c.id == row.document_id)).scalar_one()
         start, end = int(values["start"]), int(values["end"])
         if not 0 <= start < end <= len(text):
@@ -114,6 +128,7 @@ class EditsMixin(ProjectCore):
                 segment_id=containing(seg_rows, start, end),
                 quote=text[start:end],
                 **context(text, start, end),
+                **({"modifiers": dump(values["modifiers"])} if "modifiers" in values else {}),
             )
         )
 
@@ -153,8 +168,19 @@ class EditsMixin(ProjectCore):
         if entry.action == "recode":
             self._set_coding(conn, row, detail["before"])
             return [entry.seq], f"gave the coding its code '{detail['before']['code']}' and span back"
+        if entry.action == MODIFY:
+            return [entry.seq], self._reverse_modifiers(conn, row, detail)
         conn.execute(codings.update().where(codings.c.id == row.id).values(status="deleted"))
         return [entry.seq], f"removed the coding of '{row.code_id}' at {row.start}-{row.end}"
+
+    def _reverse_modifiers(self, conn: Connection, row: sa.Row, detail: dict) -> str:
+        """Give a coding the modifiers it had before a change, unless they were changed since."""
+        if json.loads(row.modifiers or "{}") != detail["after"]:
+            raise StoreError(f"the modifiers of coding '{row.id}' were changed since; nothing changed")
+        before = detail["before"]
+        conn.execute(codings.update().where(codings.c.id == row.id).values(modifiers=dump(before)))
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(before.items())) or "none"
+        return f"gave the coding of '{row.code_id}' its modifiers back ({shown})"
 
     def _reverse_decision(self, conn: Connection, entry: sa.Row) -> tuple[list[int], str]:
         decision = conn.execute(

@@ -149,7 +149,14 @@ class ExchangeMixin(ProjectCore):
             )
             return ProjectSnapshot(
                 codes=_stored_codes(conn),
-                coders={r.id: r for r in _records(conn, sa.select(coders), CoderRecord)},
+                coders={  # never the password hash or role: an exchange names people, nothing more
+                    r.id: r
+                    for r in _records(
+                        conn,
+                        sa.select(coders.c.id, coders.c.name, coders.c.kind, coders.c.created_at),
+                        CoderRecord,
+                    )
+                },
                 documents=_with_attributes(
                     DocumentRecord, conn.execute(sa.select(documents).order_by(documents.c.name)).all()
                 ),

@@ -6,13 +6,21 @@ from ._codings import CodingsMixin
 from ._documents import DocumentsMixin
 from ._edits import EditsMixin
 from ._exchange import ExchangeMixin
+from ._modifiers import ModifiersMixin
 from ._reads import ReadsMixin
 from ._suggestions import SuggestionsMixin
 from ._team import TeamMixin
 
 
 class Project(
-    DocumentsMixin, CodingsMixin, EditsMixin, SuggestionsMixin, ReadsMixin, ExchangeMixin, TeamMixin
+    DocumentsMixin,
+    CodingsMixin,
+    ModifiersMixin,
+    EditsMixin,
+    SuggestionsMixin,
+    ReadsMixin,
+    ExchangeMixin,
+    TeamMixin,
 ):
     """A coding project: its database and the operations every interface shares.
 
