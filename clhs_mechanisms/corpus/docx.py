@@ -82,8 +82,15 @@ def _open(path: Path, data: bytes) -> docx.document.Document:
     check_zip(data, "word/document.xml", what=_NOT_WORD, where=str(path))
     try:
         return docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError, AttributeError,
-            TypeError) as error:  # parts in the wrong place (python-docx meets an element it does not expect)
+    except (
+        PackageNotFoundError,
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        XMLSyntaxError,
+        AttributeError,
+        TypeError,
+    ) as error:  # parts in the wrong place (python-docx meets an element it does not expect)
         raise ReaderError(f"not {_NOT_WORD} ({error})", where=str(path)) from error
 
 
@@ -115,7 +122,10 @@ def read_docx(
     forced = check_format(format, str(path))
     data = read_bytes(path)
     word = _open(path, data)
-    lines, bolds = _lines(word.paragraphs)
+    try:
+        lines, bolds = _lines(word.paragraphs)
+    except (AttributeError, TypeError, KeyError, ValueError) as error:  # python-docx meets damaged styles
+        raise ReaderError(f"not {_NOT_WORD} (a damaged part: {error})", where=str(path)) from error
     if not any(line.strip() for line in lines):
         raise ReaderError("empty document (no paragraph text)", where=str(path))
     breaks = [is_footer(line) for line in lines]
