@@ -130,10 +130,17 @@ class ReviewSession:
         self.skipped.add(item.id)
 
     def decide(
-        self, item: ReviewItem, action: str, *, widen: str = "segment", code: str | None = None
+        self,
+        item: ReviewItem,
+        action: str,
+        *,
+        widen: str = "segment",
+        code: str | None = None,
+        modifiers: dict[str, str] | None = None,
     ) -> Outcome:
-        """Accept, reject or recode ``item``. Accepting with a widened span, or recoding, stores an
-        edit; a refusal (decided by someone else first, text replaced) comes back as ``refused``."""
+        """Accept, reject or recode ``item`` (with ``modifiers`` on the coding it makes). Accepting with
+        a widened span, or recoding, stores an edit; a refusal (decided by someone else first, text
+        replaced, a modifier the codebook does not define) comes back as ``refused``."""
         if action not in ACTIONS:
             raise ClhsError(f"unknown action '{action}' (use {', '.join(ACTIONS)})")
         if action == "recode" and not code:
@@ -152,6 +159,7 @@ class ReviewSession:
                 coder=self.coder,
                 code=code if stored == "edit" and code != item.code else None,
                 span=span if changed else None,
+                modifiers=(modifiers or None) if stored != "reject" else None,
             )
         except ClhsError as exc:
             return Outcome(stored, error=exc)

@@ -317,3 +317,46 @@ def test_the_gold_modifiers_follow_the_codebook_and_cover_the_double_coded_sampl
         )
         < 1
     )
+
+
+def test_a_review_decision_carries_the_modifiers_chosen_on_the_item(tmp_path, codebook, transcript_file):
+    """The Review page's one-click modifiers go through ReviewSession.decide onto the coding made; a
+    value the codebook does not define refuses the decision, nothing stored."""
+    from clhs_mechanisms.review import ReviewSession
+
+    project = _project(tmp_path / "proj", codebook, transcript_file)
+    segs = project.segments(codable_only=True)
+    project.add_suggestions(
+        [{"segment_id": segs.id.iloc[i], "code": "ppi_registry", "score": 0.6} for i in (0, 1)],
+        method="cues",
+        model_version=None,
+    )
+    session = ReviewSession(project, "ana")
+    first = session.next(project.suggestions(), mode="document")
+    assert session.decide(first, "accept", modifiers={"valence": "mixed"}).refused
+    assert project.decisions().empty and project.codings().empty
+    assert session.decide(first, "accept", modifiers={"valence": "negative"}).refused is None
+    assert _mods(project) == [{"valence": "negative"}]
+    project.close()
+
+
+def test_the_pages_offer_one_click_modifiers(coded, monkeypatch):
+    """Review and Documents show the code's modifiers as pills (the values the codebook defines)."""
+    from streamlit.testing.v1 import AppTest
+
+    from .test_app import APP, PAGES
+
+    project, cid = coded
+    seg = project.segments(codable_only=True).iloc[0]
+    project.add_suggestions(
+        [{"segment_id": seg.id, "code": "ppi_registry", "score": 0.6}], method="cues", model_version=None
+    )
+    monkeypatch.setenv("CLHS_PROJECT", str(project.directory))
+    for page in ("review.py", "documents.py"):
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.session_state["coder"] = "ana"
+        at.run()
+        at.switch_page(str(PAGES / page)).run()
+        assert not at.exception, at.exception
+        pills = [e for e in at.get("button_group")]
+        assert pills, page  # Valence (and the cx flag) for a ppi code

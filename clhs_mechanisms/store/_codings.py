@@ -199,8 +199,10 @@ class CodingsMixin(ProjectCore):
         coder: str,
         code: str | None = None,
         span: tuple[int, int] | None = None,
+        modifiers: dict[str, str] | None = None,
     ) -> str:
-        """Accept, reject or edit a suggestion; returns the decision id.
+        """Accept, reject or edit a suggestion; returns the decision id. ``modifiers`` go on the coding
+        an accept or edit makes.
 
         ``edit`` applies another ``code`` and/or an adjusted ``span`` (start, end in the
         document). Accepting or editing creates a coding by ``coder`` that records the
@@ -220,7 +222,14 @@ class CodingsMixin(ProjectCore):
             try:
                 with self.engine.begin() as conn:
                     return self._decide(
-                        conn, suggestion_id, action, coder=coder, code=code, span=span, mine=mine
+                        conn,
+                        suggestion_id,
+                        action,
+                        coder=coder,
+                        code=code,
+                        span=span,
+                        mine=mine,
+                        modifiers=modifiers,
                     )
             except sa.exc.IntegrityError:
                 with self.engine.connect() as conn:
@@ -237,6 +246,7 @@ class CodingsMixin(ProjectCore):
         code: str | None,
         span: tuple[int, int] | None,
         mine: str | None,
+        modifiers: dict[str, str] | None = None,
     ) -> str:
         """The decision in ``conn``; ``mine`` (blind coding): the coder id whose decisions alone count."""
         if mine is None:
@@ -251,6 +261,7 @@ class CodingsMixin(ProjectCore):
                 hint="clhs suggest",
             )
         final = code or sug.code_id
+        modifiers = self.check_modifiers(final, modifiers) if modifiers and action != "reject" else None
         coding_id = None
         if action != "reject":
             doc_name = conn.execute(
@@ -266,6 +277,7 @@ class CodingsMixin(ProjectCore):
                 origin="suggestion",
                 suggestion_id=suggestion_id,
                 conn=conn,
+                modifiers=modifiers,
             )
         decision_id = new_id()
         conn.execute(

@@ -11,6 +11,7 @@ from clhs_mechanisms.app import state
 from clhs_mechanisms.app.components.coding_view import clear_selection, coding_view, turns_from_segments
 from clhs_mechanisms.errors import ClhsError
 from clhs_mechanisms.markdown import escape_markdown
+from clhs_mechanisms.modifiers import applicable
 
 TURNS_PER_PAGE = 25
 
@@ -134,6 +135,21 @@ if not mine.empty:
             key="doc_recode",
             format_func=lambda c: f"{label(c)} ({c})",
         )
+        picked = mine.set_index("id").loc[pick]
+        for modifier in applicable(codebook, picked.code):  # one click sets it (again: clears it)
+            current = (picked.modifiers or {}).get(modifier.id)
+            value = st.pills(
+                escape_markdown(modifier.label),
+                modifier.values,
+                default=current,
+                key=f"docmod:{pick}:{modifier.id}",
+            )
+            if value != current:
+                try:
+                    project.set_modifiers(pick, {modifier.id: value}, coder=state.require_coder())
+                    st.rerun()
+                except ClhsError as exc:
+                    state.report_error(exc)
         m1, m2 = st.columns(2)
         try:
             if m1.button("Change code", disabled=recode_to is None):

@@ -11,6 +11,7 @@ from clhs_mechanisms.assist import current_model_info, load_current_model, model
 from clhs_mechanisms.errors import ClhsError
 from clhs_mechanisms.explain import explain, readable_components
 from clhs_mechanisms.markdown import escape_markdown
+from clhs_mechanisms.modifiers import applicable
 from clhs_mechanisms.queue import review_queue
 from clhs_mechanisms.review import ReviewItem, ReviewSession
 from clhs_mechanisms.suggest import FLOOR, read_metadata
@@ -177,6 +178,13 @@ with left:
 
     threshold = row["components"].get("threshold", 0.5)
     st.subheader(f"{escape_markdown(code.label)} (`{code.id}`)")
+    for modifier in applicable(codebook, code.id):  # one click each; they go on the coding Accept makes
+        st.pills(
+            escape_markdown(modifier.label),
+            modifier.values,
+            key=f"mod:{modifier.id}:{item.id}",
+            help=escape_markdown(modifier.description) or None,
+        )
     live = "stored_score" in row and pd.notna(row["stored_score"]) and row["stored_score"] != row["score"]
     st.caption(
         f"score {row['score']:.2f}"
@@ -236,7 +244,12 @@ with left:
     # Actions are callbacks bound to the item shown: a rerun after someone else's decision
     # must never apply this click to a different suggestion.
     def act(shown: ReviewItem, action: str, widen: str, code: str | None = None) -> None:
-        outcome = review.decide(shown, action, widen=widen, code=code)
+        chosen = {
+            m.id: st.session_state.get(f"mod:{m.id}:{shown.id}")
+            for m in applicable(codebook, code or shown.code)
+            if st.session_state.get(f"mod:{m.id}:{shown.id}")
+        }
+        outcome = review.decide(shown, action, widen=widen, code=code, modifiers=chosen)
         if outcome.refused:
             st.session_state["conflict"] = (shown, outcome.refused, action, widen, code)
             return
