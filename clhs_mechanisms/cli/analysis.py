@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from .common import main, open_project, project_option, user_errors
+from .common import hypothesis_test_options, main, open_project, project_option, user_errors
 
 FORMATS = click.Choice(["table", "csv", "json"])
 DEFAULT_MEASURES = ("jaccard", "overlap", "lift", "npmi")
@@ -344,26 +344,8 @@ def _print_cooccurrence(table: Any, measures: tuple[str, ...], limit: int) -> No
     show_default=True,
     help="Units needed on each side of a test.",
 )
-@click.option(
-    "--coder", "coders", multiple=True, metavar="NAME", help="Only these coders' codings (repeatable)."
-)
+@hypothesis_test_options
 @click.option("--hypothesis", "only", multiple=True, metavar="ID", help="Only these hypotheses (repeatable).")
-@click.option(
-    "--permutations",
-    type=click.IntRange(1),
-    default=1000,
-    show_default=True,
-    help="Random sign vectors of the case-level test.",
-)
-@click.option(
-    "--bootstrap",
-    "n_boot",
-    type=click.IntRange(0),
-    default=1000,
-    show_default=True,
-    help="Bootstrap samples of cases for the effects' intervals.",
-)
-@click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--robustness",
     is_flag=True,

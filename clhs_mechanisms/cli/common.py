@@ -90,3 +90,37 @@ class _OneLineGroup(click.Group):
 @click.version_option(__version__, prog_name="clhs")
 def main() -> None:
     """clhs-mechanisms: codebook-driven, machine-assisted coding of CLHS mechanisms."""
+
+
+def hypothesis_test_options(func: Callable) -> Callable:
+    """The options every command that tests the hypotheses takes: whose codings, and the case-level
+    test's permutations, bootstrap samples and seed (`clhs hypotheses`, `clhs mechanism-map`)."""
+    for option in reversed(
+        (
+            click.option(
+                "--coder",
+                "coders",
+                multiple=True,
+                metavar="NAME",
+                help="Only these coders' codings (repeatable).",
+            ),
+            click.option(
+                "--permutations",
+                type=click.IntRange(1),
+                default=1000,
+                show_default=True,
+                help="Random sign vectors of the case-level test.",
+            ),
+            click.option(
+                "--bootstrap",
+                "n_boot",
+                type=click.IntRange(0),
+                default=1000,
+                show_default=True,
+                help="Bootstrap samples of cases for the effects' intervals.",
+            ),
+            click.option("--seed", type=int, default=0, show_default=True),
+        )
+    ):
+        func = option(func)
+    return func

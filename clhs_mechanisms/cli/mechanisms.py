@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import main, open_project, project_option, user_errors
+from .common import hypothesis_test_options, main, open_project, project_option, user_errors
 
 
 @main.command("mechanism-map")
@@ -16,25 +16,7 @@ from .common import main, open_project, project_option, user_errors
     required=True,
     help="Write mechanism_map.svg and mechanism_map.graphml (and mechanism_map.png) to DIR.",
 )
-@click.option(
-    "--coder", "coders", multiple=True, metavar="NAME", help="Only these coders' codings (repeatable)."
-)
-@click.option(
-    "--permutations",
-    type=click.IntRange(1),
-    default=1000,
-    show_default=True,
-    help="Random sign vectors of the case-level test.",
-)
-@click.option(
-    "--bootstrap",
-    "n_boot",
-    type=click.IntRange(0),
-    default=1000,
-    show_default=True,
-    help="Bootstrap samples of cases for the effects' intervals.",
-)
-@click.option("--seed", type=int, default=0, show_default=True)
+@hypothesis_test_options
 @project_option
 @user_errors
 def mechanism_map(
