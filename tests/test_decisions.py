@@ -162,3 +162,13 @@ def test_offsets_from_a_dataframe_are_stored_as_numbers(project, transcript_file
     assert (int(codings.start.iloc[0]), int(codings.end.iloc[0])) == (int(seg.start), int(seg.end))
     with pytest.raises(StoreError, match="whole numbers"):
         project.add_coding("p01.txt", 0.5, 3, "mot_help", coder="ana")
+
+
+def test_suggestion_progress_is_counted_in_the_database(suggested):
+    project = suggested
+    project.decide(project.suggestions().id.iloc[0], "reject", coder="ana")
+    progress = project.suggestion_progress()
+    rows = project.suggestions(status=None)
+    expected = rows.groupby(["code", "status"]).size().unstack(fill_value=0)
+    assert progress.to_dict() == expected.reindex(columns=["decided", "pending"], fill_value=0).to_dict()
+    assert int(progress["decided"].sum()) == 1

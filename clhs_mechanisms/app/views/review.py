@@ -59,10 +59,7 @@ with right:
 @st.cache_data(max_entries=8, show_spinner=False)
 def _progress(path: str, change: int):
     """Decided and pending suggestions, overall and per code."""
-    rows = state.frame("suggestions", status=None)
-    rows = rows[rows["status"].isin(["pending", "decided"])]
-    table = rows.groupby(["code", "status"]).size().unstack(fill_value=0)
-    return table.reindex(columns=["decided", "pending"], fill_value=0)
+    return state.frame("suggestion_progress")
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model")
