@@ -80,14 +80,16 @@ def served(tmp_path, mini_codebook, transcript_file):
 def _app_server(project, cwd, *, team: bool = False):
     """The app on a free local port for ``project``, until the block ends."""
     port = _free_port()
-    server = subprocess.Popen(
-        app_command(project.directory, port, team=team),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=cwd,
-    )
+    with serving(app_command(project.directory, port, team=team), port, cwd) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving(command: list[str], port: int, cwd, *, start_within: float = 60):
+    """Run a Streamlit ``command`` listening on ``port`` until the block ends; its URL."""
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + start_within
     while time.time() < deadline:
         try:
             urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)

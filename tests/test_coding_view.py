@@ -8,10 +8,7 @@ import itertools
 import json
 import math
 import re
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -34,7 +31,7 @@ from clhs_mechanisms.app.components.coding_view.model import (
 )
 from clhs_mechanisms.codebook import Code, Codebook, Domain
 
-from .test_browser import CHROMIUM, FLAGS, _free_port, _requirements
+from .test_browser import CHROMIUM, FLAGS, _free_port, _requirements, serving
 
 COMPONENT = Path(__file__).resolve().parents[1] / "clhs_mechanisms" / "app" / "components" / "coding_view"
 PAYLOAD = "<img src=x onerror=alert(1)>"
@@ -254,32 +251,17 @@ WORD = """([turn, word]) => {  // where a word of a turn is on the screen
 def _served(script: Path):
     """``streamlit run script`` on a free local port, until the block ends."""
     port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1"]
-        + ["--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=script.parent,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        server.kill()
-        pytest.fail("the app did not start: " + server.stdout.read().decode(errors="replace")[-2000:])
-    try:
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", "127.0.0.1"]
+    command += [
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    with serving(command, port, script.parent, start_within=30) as url:
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 @pytest.fixture()
