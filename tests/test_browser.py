@@ -52,8 +52,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture()
-def served(tmp_path, mini_codebook, transcript_file):
+def _one_suggestion(tmp_path, mini_codebook, transcript_file) -> Project:
+    """A project with the transcript and one pending suggestion (mot_help) on its first codable segment."""
     _requirements()
     project = Project.init(tmp_path / "proj", mini_codebook)
     list(import_paths(project, [transcript_file]))
@@ -71,6 +71,12 @@ def served(tmp_path, mini_codebook, transcript_file):
         method="ensemble",
         model_version="test",
     )
+    return project
+
+
+@pytest.fixture()
+def served(tmp_path, mini_codebook, transcript_file):
+    project = _one_suggestion(tmp_path, mini_codebook, transcript_file)
     with _app_server(project, tmp_path) as url:
         yield project, url
     project.close()
@@ -255,15 +261,7 @@ def test_team_sign_in_and_blind_double_coding(tmp_path, mini_codebook, transcrip
     coding two coders each decide the same suggestion and neither sees the other's coding."""
     from playwright.sync_api import sync_playwright
 
-    _requirements()
-    project = Project.init(tmp_path / "proj", mini_codebook)
-    list(import_paths(project, [transcript_file]))
-    seg = project.segments(codable_only=True).iloc[0]
-    project.add_suggestions(
-        [{"segment_id": seg.id, "code": "mot_help", "score": 0.7, "components": {"threshold": 0.5}}],
-        method="ensemble",
-        model_version="test",
-    )
+    project = _one_suggestion(tmp_path, mini_codebook, transcript_file)
     project.add_coder("ana", "correct horse")
     project.add_coder("bo", "battery staple")
     project.set_setting("blind", "on")
