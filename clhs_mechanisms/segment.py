@@ -45,7 +45,8 @@ _OPENERS = frozenset("[(“‘\"'«¿¡")  # punctuation that opens the sentence
 _CLAUSE_END = (",", ";", ":", "–", "—")
 
 
-def _name_key(name: str) -> str:
+def speaker_key(name: str) -> str:
+    """A speaker's name as names are compared: without case and extra blanks."""
     return " ".join(name.split()).casefold()
 
 
@@ -61,7 +62,9 @@ def is_interviewer(speaker: str | None, names: Iterable[str] = ()) -> bool:
     named in ``names`` (compared without case and extra blanks: Zoom, Teams and Otter name people)."""
     if not speaker:
         return False
-    return INTERVIEWER.match(speaker) is not None or _name_key(speaker) in {_name_key(name) for name in names}
+    return INTERVIEWER.match(speaker) is not None or speaker_key(speaker) in {
+        speaker_key(name) for name in names
+    }
 
 
 class Segment(NamedTuple):
@@ -146,7 +149,7 @@ class Segmenter:
         self.literature_max_sentences = literature_max_sentences
         self.code_interviewer = code_interviewer
         self.interviewers = tuple(interviewers)
-        self._interviewer_keys = frozenset(map(_name_key, self.interviewers))
+        self._interviewer_keys = frozenset(map(speaker_key, self.interviewers))
         self.max_words = max_words
         self.max_chars = max_chars if max_chars is not None else max_words * CHARS_PER_WORD
         self._default_nlp = nlp is None
@@ -170,7 +173,7 @@ class Segmenter:
         """A role label or one of ``interviewers`` (see :func:`is_interviewer`)."""
         if not speaker:
             return False
-        return INTERVIEWER.match(speaker) is not None or _name_key(speaker) in self._interviewer_keys
+        return INTERVIEWER.match(speaker) is not None or speaker_key(speaker) in self._interviewer_keys
 
     def _limits(self, document: Document) -> _Limits | None:
         if document.kind == "literature":

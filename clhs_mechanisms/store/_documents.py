@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from ..corpus.model import Document
 from ..errors import StoreError
-from ..segment import Segment, is_interviewer
+from ..segment import Segment, is_interviewer, speaker_key
 from ._anchoring import anchor, containing, context
 from ._core import ProjectCore, bulk_insert
 from ._ids import new_id, new_ids, now
@@ -97,8 +97,8 @@ class DocumentsMixin(ProjectCore):
             speakers = set(conn.execute(sa.select(segments.c.speaker).where(live).distinct()).scalars()) - {
                 None
             }
-            key = lambda name: " ".join(name.split()).casefold()  # noqa: E731 - how is_interviewer compares
-            unknown = [n for n in names if key(n) not in {key(s) for s in speakers}]
+            keys = {speaker_key(s) for s in speakers}
+            unknown = [n for n in names if speaker_key(n) not in keys]
             if unknown:
                 known = ", ".join(sorted(speakers)) or "none"
                 raise StoreError(f"no speaker '{unknown[0]}' in {document} (speakers: {known})")
